@@ -1,0 +1,129 @@
+"""pytest wiring for the whole repository.
+
+Topic tests take the implementation they check from the `impl` fixture:
+- `pytest --dlfs-impl PATH ...` (what utils/test_runner.py does) tests that one file;
+- plain `pytest` tests every reference level of the topic (levels 1 to 4), so the references are
+  held to exactly the tests a learner's file must pass.
+
+Every topic test carries one category marker (shape, value, gradient, edge, determinism, performance)
+and a hint marker (`@pytest.mark.hint(2)` = hints/hint-2-*.md); a test without them is a collection error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from utils.components import load_module, load_topic  # noqa: E402
+from utils.curriculum import LEVELS, topic_of_path  # noqa: E402
+from utils.testing import CATEGORIES  # noqa: E402
+from utils.timer import speed_ratio  # noqa: E402
+
+TORCH_MISSING = importlib.util.find_spec("torch") is None
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("dl-from-scratch")
+    group.addoption("--dlfs-impl", default=os.environ.get("DLFS_IMPL"),
+                    help="test this implementation file instead of the reference levels")
+    group.addoption("--dlfs-levels", default=os.environ.get("DLFS_LEVELS", "1,2,3,4"),
+                    help="reference levels to test when no --dlfs-impl is given (default 1,2,3,4)")
+
+
+def pytest_configure(config):
+    for name in CATEGORIES:
+        config.addinivalue_line("markers", f"{name}: {name} test (a category of the test runner)")
+    config.addinivalue_line("markers", "hint(n): the hint (hints/hint-n-*.md) to read when this test fails")
+    config.addinivalue_line("markers", "slow: a long-running end-to-end test")
+
+
+def pytest_collection_modifyitems(config, items):
+    problems = []
+    for item in items:
+        if topic_of_path(item.path) is None:
+            continue
+        cats = [c for c in CATEGORIES if item.get_closest_marker(c)]
+        if len(cats) != 1:
+            problems.append(f"{item.nodeid}: needs exactly one category marker of {CATEGORIES}, has {cats}")
+        if item.get_closest_marker("hint") is None:
+            problems.append(f"{item.nodeid}: needs a @pytest.mark.hint(n) marker")
+    if problems:
+        raise pytest.UsageError("topic tests must be labelled:\n  " + "\n  ".join(problems))
+
+
+def pytest_generate_tests(metafunc):
+    if "impl" not in metafunc.fixturenames:
+        return
+    t = topic_of_path(metafunc.definition.path)
+    if t is None:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: the impl fixture only works inside a topic folder")
+    explicit = metafunc.config.getoption("--dlfs-impl")
+    if explicit:
+        metafunc.parametrize("impl", [str(Path(explicit).resolve())], ids=["impl"], indirect=True)
+        return
+    levels = [int(x) for x in metafunc.config.getoption("--dlfs-levels").split(",") if x.strip()]
+    paths = [str(t.level_file(level)) for level in levels if level in LEVELS]
+    metafunc.parametrize("impl", paths, ids=[f"level{lv}" for lv in levels], indirect=True)
+
+
+@pytest.fixture
+def impl(request):
+    """The module under test (a learner's file or a reference level)."""
+    path = Path(request.param)
+    if path.name == LEVELS[4] and TORCH_MISSING:
+        pytest.skip("level 4 needs PyTorch, which is not installed (pip install -r requirements-dev.txt)")
+    if not path.is_file():
+        pytest.fail(f"implementation file not found: {path}", pytrace=False)
+    try:
+        return load_module(path)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # the learner's file does not even import: say so plainly
+        pytest.fail(f"could not import {path.name}: {type(exc).__name__}: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def reference(request):
+    """Topic's level-2 reference module (for speed comparisons and cross-checks)."""
+    t = topic_of_path(request.node.path)
+    return load_topic(t.number, level=2)
+
+
+@pytest.fixture
+def golden(request):
+    """golden(name) -> dict of arrays stored by level 4 in the topic's tests/golden/<name>.npz."""
+    t = topic_of_path(request.node.path)
+
+    def load(name: str) -> dict:
+        path = t.tests_dir / "golden" / f"{name}.npz"
+        if not path.is_file():
+            pytest.fail(f"golden file missing: {path} (run the level-4 reference with --make-golden)", pytrace=False)
+        with __import__("numpy").load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+    return load
+
+
+@pytest.fixture
+def compare_speed(request):
+    """compare_speed(candidate, reference, *args, threshold=3.0) -> ratio (candidate time / reference time).
+
+    The ratio is recorded for the runner, which shows a warning above the threshold; it never fails a test.
+    """
+
+    def compare(candidate, reference_fn, *args, threshold: float = 3.0, repeats: int = 3, **kwargs) -> float:
+        ratio, cand, ref = speed_ratio(candidate, reference_fn, *args, repeats=repeats, **kwargs)
+        request.node.user_properties.append(("speed_ratio", ratio))
+        request.node.user_properties.append(("speed_threshold", threshold))
+        request.node.user_properties.append(("speed_detail", f"{cand.median:.4g}s vs reference {ref.median:.4g}s"))
+        return ratio
+
+    return compare
