@@ -296,7 +296,7 @@ def verify_setup() -> int:
         status = datasets.verify_all()
         where = datasets.data_dir()
         for name, state in status.items():
-            good = state == "ok"
+            good = str(state).upper() == "OK"
             line(good, f"dataset {name}: {state} in {where}"
                  + ("" if good else " (downloaded on first use, or set DLFS_DATA to a folder that has it)"),
                  required=False)
