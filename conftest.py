@@ -11,6 +11,7 @@ and a hint marker (`@pytest.mark.hint(2)` = hints/hint-2-*.md); a test without t
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import sys
@@ -120,7 +121,12 @@ def compare_speed(request):
     """
 
     def compare(candidate, reference_fn, *args, threshold: float = 3.0, repeats: int = 3, **kwargs) -> float:
-        ratio, cand, ref = speed_ratio(candidate, reference_fn, *args, repeats=repeats, **kwargs)
+        gc.collect()
+        gc.disable()  # a collection pause inside one side's timing would skew the ratio
+        try:
+            ratio, cand, ref = speed_ratio(candidate, reference_fn, *args, repeats=repeats, **kwargs)
+        finally:
+            gc.enable()
         request.node.user_properties.append(("speed_ratio", ratio))
         request.node.user_properties.append(("speed_threshold", threshold))
         request.node.user_properties.append(("speed_detail", f"{cand.median:.4g}s vs reference {ref.median:.4g}s"))
