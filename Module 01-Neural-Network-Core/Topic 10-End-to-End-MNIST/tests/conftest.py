@@ -1,0 +1,28 @@
+"""Shared data for Topic 10's tests: a small real-MNIST split, loaded once per session.
+
+The data comes from utils.datasets (DLFS_DATA, else the user cache, else a download) and is normalised
+here with NumPy, so every implementation is tested on exactly the same arrays.
+"""
+
+import numpy as np
+import pytest
+
+from utils.datasets import load_mnist
+
+
+@pytest.fixture(scope="session")
+def mnist_arrays():
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def small(mnist_arrays):
+    """1,000 training and 500 validation samples (seeded split), 1,000 test samples; float32 (N, 784)."""
+    x_train, y_train, x_test, y_test = mnist_arrays
+    order = np.random.default_rng(0).permutation(len(x_train))[:1500]
+    x = x_train[order].reshape(-1, 784).astype(np.float32) / 255
+    mean, std = x[:1000].mean(), x[:1000].std()
+    norm = lambda a: ((a.reshape(len(a), -1).astype(np.float32) / 255 - mean) / std).astype(np.float32)  # noqa: E731
+    y = y_train[order].astype(np.int64)
+    return {"train": (norm(x_train[order[:1000]]), y[:1000]), "val": (norm(x_train[order[1000:]]), y[1000:]),
+            "test": (norm(x_test[:1000]), y_test[:1000].astype(np.int64))}

@@ -1,0 +1,19 @@
+"""Test images normalised with their own mean/std. Each split then looks standardised, but the model sees test statistics it could never know in production (leakage), and train/test inputs no longer match."""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
+from utils.components import load_topic  # noqa: E402
+
+_ref = load_topic(10, level=2)
+globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})
+
+EXPECTED_HINT = 1
+
+
+def normalize_images(x, mean=None, std=None, dtype=np.float32):
+    out = np.asarray(x).reshape(len(x), -1).astype(dtype) / 255
+    mean, std = float(out.mean()), float(out.std())  # ignores the statistics it was given
+    return ((out - mean) / std).astype(dtype), mean, std
