@@ -373,6 +373,7 @@ def main(argv=None) -> int:
                 print(f"\nTopic {t.number:02d} · {t.title}\n{ICONS['todo']} {label}")
                 if args.day is not None:
                     return 2
+                any_problem = True  # a topic not started is not a pass
                 continue
             if not file.is_file():
                 print(f"\nTopic {t.number:02d}: file not found: {file}")
