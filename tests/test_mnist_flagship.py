@@ -42,7 +42,7 @@ def test_subset_run_resumes_from_a_checkpoint(tmp_path):
     common = ["--subset", "1000", "--val-size", "500", "--hidden", "64", "--no-plots", "--quiet",
               "--checkpoint", str(ckpt)]
     straight, _ = run_train(*common[:-2], "--epochs", "3")
-    run_train(*common, "--epochs", "2")
+    run_train(*common, "--epochs", "3", "--stop-after-epoch", "2")
     resumed, stdout = run_train(*common, "--epochs", "3", "--resume")
     assert "resumed from" in stdout
     assert resumed["test_accuracy"] == straight["test_accuracy"]

@@ -4,7 +4,7 @@
     python train.py --subset 1000 --epochs 5     # the 1,000-sample logic check (seconds)
     python train.py --level 2              # another reference level
     DLFS_USE_MINE=10 python train.py       # YOUR solution.py (and DLFS_USE_MINE=3,6,8,9,10 for all your parts)
-    python train.py --checkpoint run.npz --epochs 4; python train.py --checkpoint run.npz --resume --epochs 8
+    python train.py --checkpoint run.npz --stop-after-epoch 4; python train.py --checkpoint run.npz --resume
 
 Writes learning curves, a grid of misclassified digits and the confusion matrix to outputs/ (or --out), and ends by printing one
 JSON line with the results, e.g. {"test_accuracy": 0.9841, "wall_seconds": 31.2, ...}. wall_seconds covers
@@ -42,6 +42,7 @@ def parse_args(argv=None):
     parser.add_argument("--level", type=int, default=3, help="reference level of Topic 10 (and its parts) to use")
     parser.add_argument("--checkpoint", help="save a checkpoint here after every epoch")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    parser.add_argument("--stop-after-epoch", type=int, help="stop after this epoch, as if interrupted (then --resume)")
     parser.add_argument("--data-dir", help="folder holding mnist/ (default: $DLFS_DATA or the user cache)")
     parser.add_argument("--out", default=str(HERE / "outputs"), help="folder for the PNG figures")
     parser.add_argument("--no-plots", action="store_true")
@@ -72,7 +73,8 @@ def main(argv=None):
         state = mnist.load_checkpoint(args.checkpoint, model, optimizer)
         start_epoch, history = state["epoch"], state["history"]
         print(f"resumed from {args.checkpoint} after epoch {start_epoch}")
-    history = mnist.fit(model, optimizer, data["train"], data["val"], epochs=args.epochs,
+    stop = min(args.epochs, args.stop_after_epoch or args.epochs)
+    history = mnist.fit(model, optimizer, data["train"], data["val"], epochs=stop,
                         batch_size=args.batch_size, seed=args.seed, lr_schedule=schedule,
                         checkpoint_path=args.checkpoint, start_epoch=start_epoch, history=history,
                         progress=not args.quiet)
