@@ -11,6 +11,7 @@ of any shape (a 0-d array included).
 """
 
 import math
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class Parameter:
 # ----------------------------------------------------------------------------------------------------------
 # Task 2: the Optimizer base class
 # ----------------------------------------------------------------------------------------------------------
-class Optimizer:
+class Optimizer(ABC):
     """Holds the parameters, the learning rate and one dict of state per parameter.
 
     params: a list (or any iterable) of objects with `.data` and `.grad` ndarrays (Parameter, Topic 02 Tensors).
@@ -87,9 +88,9 @@ class Optimizer:
                 raise ValueError(f"grad has shape {np.shape(p.grad)} but its parameter has shape {np.shape(p.data)}")
             self.update(p.data, p.grad, self.state[i])
 
+    @abstractmethod
     def update(self, data, grad, state):
         """Update one parameter array in place. data, grad: same shape; state: this parameter's dict."""
-        raise NotImplementedError("each optimizer (SGD, RMSprop, Adam, ...) defines its own update rule")
 
     def state_dict(self):
         """A flat dict that np.savez can store: {"lr": float, "state.<i>.<name>": ndarray copy or int step}."""

@@ -26,6 +26,7 @@ faults on fresh temporaries. `python level03-memory-efficient.py` re-measures Ad
 """
 
 import math
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class Parameter:
 # ----------------------------------------------------------------------------------------------------------
 # Task 2: the Optimizer base class
 # ----------------------------------------------------------------------------------------------------------
-class Optimizer:
+class Optimizer(ABC):
     """Holds the parameters, the learning rate, one dict of state per parameter, and shared scratch space.
 
     params: a list (or any iterable) of objects with `.data` and `.grad` ndarrays (Parameter, Topic 02 Tensors).
@@ -112,9 +113,9 @@ class Optimizer:
                 raise ValueError(f"grad has shape {p.grad.shape} but its parameter has shape {p.data.shape}")
             self.update(p.data, p.grad, state)
 
+    @abstractmethod
     def update(self, data, grad, state):
         """Update one parameter array in place. data, grad: same shape; state: this parameter's dict."""
-        raise NotImplementedError("each optimizer (SGD, RMSprop, Adam, ...) defines its own update rule")
 
     def state_dict(self):
         """A flat dict that np.savez can store: {"lr": float, "state.<i>.<name>": ndarray copy or int step}."""
