@@ -235,8 +235,8 @@ def print_hint(t: Topic, k: int) -> int:
     if not match:
         print(f"Topic {t.number:02d} has hints 1 to {len(files)}; there is no hint {k}.")
         return 2
+    progress.record_hint(t.number, k)  # first: a closed pipe (| head) must not lose the record
     print(match[0].read_text(encoding="utf-8"))
-    progress.record_hint(t.number, k)
     return 0
 
 
