@@ -106,20 +106,23 @@ def _gate_cases():
     ]
 
 
-class _Arr(np.ndarray):
-    """ndarray with the Tensor method names, so one expression serves both the autograd and the numbers."""
+class TensorLikeArray(np.ndarray):
+    """ndarray with the Tensor method names, so one expression serves both the autograd and the numbers.
+
+    `arr.view(TensorLikeArray)` gives `.exp() .log() .tanh() .relu()` to a plain array.
+    """
 
     def relu(self):
-        return np.maximum(self, 0).view(_Arr)
+        return np.maximum(self, 0).view(TensorLikeArray)
 
     def exp(self):
-        return np.exp(self).view(_Arr)
+        return np.exp(self).view(TensorLikeArray)
 
     def log(self):
-        return np.log(self).view(_Arr)
+        return np.log(self).view(TensorLikeArray)
 
     def tanh(self):
-        return np.tanh(self).view(_Arr)
+        return np.tanh(self).view(TensorLikeArray)
 
     def transpose(self, *axes):
         return np.ndarray.transpose(self, *axes)
@@ -136,11 +139,11 @@ def check_autograd(tensor_cls, cases=None, tol: float = 1e-5, verbose: bool = Tr
             worst = 0.0
             for leaf, a in zip(leaves, arrays):
                 arr = a.copy()
-                others = [x.copy().view(_Arr) for x in arrays]
+                others = [x.copy().view(TensorLikeArray) for x in arrays]
                 idx = [i for i, x in enumerate(arrays) if x is a][0]
 
                 def f(v, idx=idx, others=others):
-                    others[idx] = v.view(_Arr)
+                    others[idx] = v.view(TensorLikeArray)
                     return float(expr(*others))
 
                 num = numerical_gradient(f, arr)

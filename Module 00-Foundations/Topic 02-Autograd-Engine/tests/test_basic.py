@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from utils.finite_difference_checker import check_autograd, numerical_jacobian_vector, relative_error
+from utils.finite_difference_checker import (TensorLikeArray, check_autograd, numerical_jacobian_vector,
+                                              relative_error)
 from utils.testing import as_array, assert_close, assert_shape
 
 TOL = 1e-5   # relative error allowed between an analytic and a numerical gradient (float64)
@@ -22,34 +23,18 @@ def grad_of(tensor, what="x"):
     return as_array(tensor.grad).astype(np.float64)
 
 
-class _Arr(np.ndarray):
-    """ndarray with the Tensor method names, so one lambda computes both the autograd and the numbers."""
-
-    def exp(self):
-        return np.exp(self).view(_Arr)
-
-    def log(self):
-        return np.log(self).view(_Arr)
-
-    def tanh(self):
-        return np.tanh(self).view(_Arr)
-
-    def relu(self):
-        return np.maximum(self, 0).view(_Arr)
-
-
 def check_tensor_op(impl, fn, arrays, seed=0):
     """Backpropagate a random upstream gradient through fn(*leaves); compare with finite differences."""
     leaves = [impl.Tensor(a.copy(), requires_grad=True) for a in arrays]
     out = fn(*leaves)
-    expected = np.asarray(fn(*[a.view(_Arr) for a in arrays]))
+    expected = np.asarray(fn(*[a.view(TensorLikeArray) for a in arrays]))
     assert_shape(out.data, expected.shape, "output")
     assert_close(out.data, expected, rtol=1e-10, atol=1e-12, what="forward output")
     upstream = np.asarray(np.random.default_rng(seed).standard_normal(expected.shape))
     out.backward(upstream)
     for k, (leaf, a) in enumerate(zip(leaves, arrays)):
         def f(x, k=k):
-            args = [x.view(_Arr) if i == k else arr.view(_Arr) for i, arr in enumerate(arrays)]
+            args = [x.view(TensorLikeArray) if i == k else arr.view(TensorLikeArray) for i, arr in enumerate(arrays)]
             return np.asarray(fn(*args))
 
         numeric = numerical_jacobian_vector(f, a.copy(), upstream)
