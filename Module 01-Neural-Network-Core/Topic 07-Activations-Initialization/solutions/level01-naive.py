@@ -21,6 +21,7 @@ leaky_relu'(0) = negative_slope, elu'(0) = alpha.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 import sys
 from pathlib import Path
 
@@ -180,15 +181,16 @@ def gelu_grad(x, approximate="none"):
 # Task 6: layer classes
 # ----------------------------------------------------------------------------------------------------
 
-class _Activation:
+class _Activation(ABC):
     """Shared plumbing of the parameter-free activation layers: cache the input, check dout, train/eval."""
 
     def __init__(self):
         self.training = True
         self._x = None
 
+    @abstractmethod
     def _derivative(self, x):
-        raise NotImplementedError
+        """The subclass's derivative f'(x), elementwise."""
 
     def backward(self, dout):
         """dx = dout * f'(x) element by element, x being the input of the last forward call."""

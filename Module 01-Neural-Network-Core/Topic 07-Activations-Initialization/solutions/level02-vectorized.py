@@ -21,6 +21,7 @@ PyTorch's autograd: relu'(0) = 0, leaky_relu'(0) = negative_slope, elu'(0) = alp
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 import sys
 from pathlib import Path
 
@@ -219,15 +220,16 @@ def gelu_grad(x, approximate="none"):
 # Task 6: layer classes (Layer protocol: forward caches, backward returns dx, no parameters)
 # ----------------------------------------------------------------------------------------------------
 
-class _Activation:
+class _Activation(ABC):
     """Shared plumbing of the parameter-free activation layers: cache the input, check dout, train/eval."""
 
     def __init__(self):
         self.training = True
         self._x = None
 
+    @abstractmethod
     def _derivative(self, x):
-        raise NotImplementedError
+        """The subclass's derivative f'(x), elementwise."""
 
     def backward(self, dout):
         """dout: dL/dout, shaped like the last forward input -> dx = dout * f'(x), same shape."""

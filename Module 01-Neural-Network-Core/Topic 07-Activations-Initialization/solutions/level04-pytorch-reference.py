@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from abc import ABC, abstractmethod
 import sys
 from pathlib import Path
 
@@ -143,15 +144,16 @@ def gelu_grad(x, approximate="none"):
 # Layer classes: forward records the autograd graph, backward asks autograd for dL/dx
 # ----------------------------------------------------------------------------------------------------
 
-class _TorchActivation:
+class _TorchActivation(ABC):
     """A parameter-free layer around an elementwise torch function `self._fn`."""
 
     def __init__(self):
         self.training = True
         self._x = self._out = None
 
+    @abstractmethod
     def _fn(self, t):
-        raise NotImplementedError
+        """The subclass's elementwise torch function of the tensor t."""
 
     def forward(self, x):
         self._x = torch.tensor(_as_float(x), requires_grad=True)
