@@ -28,6 +28,7 @@ if str(REPO_ROOT) not in sys.path:
 from utils import datasets as ds  # noqa: E402
 from utils.datasets import (  # noqa: E402
     BatchIterator,
+    epoch_permutation,
     DatasetCorruptError,
     DatasetNotFoundError,
     RemoteFile,
@@ -797,3 +798,29 @@ def test_bad_batch_size_is_refused(batch_size, error):
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="same number of samples, got 5 and 4"):
         BatchIterator(np.zeros((5, 2)), np.zeros(4))
+
+
+def test_batch_order_is_a_function_of_seed_and_epoch():
+    x = np.arange(40)
+    straight = BatchIterator(x, batch_size=8, seed=3)
+    orders = [np.concatenate(list(straight)) for _ in range(3)]
+    resumed = BatchIterator(x, batch_size=8, seed=3)
+    resumed.set_epoch(2)
+    assert np.array_equal(np.concatenate(list(resumed)), orders[2]), "set_epoch(2) must replay epoch 2's batches"
+    assert np.array_equal(orders[1], epoch_permutation(40, 3, 1))
+    assert not np.array_equal(orders[0], orders[1])
+    with pytest.raises(ValueError):
+        resumed.set_epoch(-1)
+
+
+def test_reused_buffers_give_the_same_batches_without_new_arrays():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((50, 3)).astype(np.float32), np.arange(50)
+    plain = [(a.copy(), b.copy()) for a, b in BatchIterator(x, y, batch_size=16, seed=1)]
+    reused = BatchIterator(x, y, batch_size=16, seed=1, reuse_buffers=True)
+    seen = []
+    for (a, b), (pa, pb) in zip(reused, plain):
+        assert np.array_equal(a, pa) and np.array_equal(b, pb)
+        seen.append(a.base if a.base is not None else a)
+    assert all(base is seen[0] for base in seen), "every batch must live in the same preallocated buffer"
+    assert len(seen) == 4 and len(plain[-1][0]) == 2

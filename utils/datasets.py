@@ -803,23 +803,36 @@ def load_fra_eng(data_dir=None, download: bool = True, max_pairs: int | None = N
 # Mini-batches
 # --------------------------------------------------------------------------------------------
 
+def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The sample order of one epoch: a function of (seed, epoch) only.
+
+    A run resumed at epoch 5 therefore replays exactly the batches an uninterrupted run would have
+    used, which a single Generator drawn from epoch after epoch cannot promise.
+    """
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
+
+
 class BatchIterator:
     """Mini-batches over (x, y), in a new random order every epoch.
 
         batches = BatchIterator(x, y, batch_size=64, seed=0)   # create once ...
         for epoch in range(10):
+            batches.set_epoch(epoch)                              # (optional: see below)
             for xb, yb in batches:                                # ... loop every epoch
                 ...
 
     x: (N, ...) array; y: (N, ...) array or None (then each batch is just xb).
-    Each pass draws a permutation from a np.random.Generator seeded once with `seed`: the same
-    seed gives the same sequence of epoch orders, and consecutive epochs get different orders.
-    shuffle=False keeps the dataset order (batches are then views, no copy). drop_last=True
-    drops the last batch if it is smaller than batch_size. len() is the number of batches.
+    Epoch e is ordered by epoch_permutation(N, seed, e): the same seed gives the same orders, and
+    consecutive epochs get different ones. Each pass over the iterator moves on to the next epoch;
+    set_epoch(e) says which epoch comes next (what a resumed run does). seed=None draws a fresh seed.
+    shuffle=False keeps the dataset order (batches are then views, no copy). drop_last=True drops the
+    last batch if it is smaller than batch_size. len() is the number of batches.
+    reuse_buffers=True gathers every batch into the same two preallocated arrays instead of new ones
+    (no allocation per step); a batch is then valid only until the next one is drawn.
     """
 
     def __init__(self, x, y=None, batch_size: int = 64, shuffle: bool = True, seed: int | None = 0,
-                 drop_last: bool = False):
+                 drop_last: bool = False, reuse_buffers: bool = False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
         if batch_size < 1:
@@ -832,19 +845,45 @@ class BatchIterator:
             raise ValueError(f"x and y must have the same number of samples, got {len(self.x)} and "
                              f"{self.y.shape[0] if self.y.ndim else 'a scalar'}")
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(np.random.SeedSequence().entropy % 2**63) if seed is None else int(seed)
+        self.epoch = 0
+        self.reuse_buffers = reuse_buffers
+        self._x_buffer = self._y_buffer = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """The next pass yields the batches of this epoch."""
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         n = len(self.x)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        order = self.rng.permutation(len(self.x)) if self.shuffle else None
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        order = epoch_permutation(len(self.x), self.seed, epoch) if self.shuffle else None
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = start + self.batch_size
-            index = slice(start, stop) if order is None else order[start:stop]  # one gather per batch
-            xb = self.x[index]
-            yield xb if self.y is None else (xb, self.y[index])
+            if order is None:
+                xb = self.x[start:stop]  # a view: no copy
+                yb = None if self.y is None else self.y[start:stop]
+            elif self.reuse_buffers:
+                xb, yb = self._gather_into_buffers(order[start:stop])
+            else:
+                index = order[start:stop]  # one gather per batch
+                xb = self.x[index]
+                yb = None if self.y is None else self.y[index]
+            yield xb if self.y is None else (xb, yb)
+
+    def _gather_into_buffers(self, index):
+        if self._x_buffer is None:
+            self._x_buffer = np.empty((self.batch_size,) + self.x.shape[1:], dtype=self.x.dtype)
+            if self.y is not None:
+                self._y_buffer = np.empty((self.batch_size,) + self.y.shape[1:], dtype=self.y.dtype)
+        xb = np.take(self.x, index, axis=0, out=self._x_buffer[:len(index)])
+        yb = None if self.y is None else np.take(self.y, index, axis=0, out=self._y_buffer[:len(index)])
+        return xb, yb
 
 
 # --------------------------------------------------------------------------------------------

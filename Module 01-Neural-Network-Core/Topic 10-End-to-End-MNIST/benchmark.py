@@ -26,6 +26,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(next(p for p in HERE.parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
+from utils.datasets import epoch_permutation  # noqa: E402
 
 
 def numpy_run(mnist, optim, data, args, hidden):
@@ -61,7 +62,7 @@ def torch_run(mnist, optim, data, args, hidden, initial):
     epoch_seconds = []
     for epoch in range(args.epochs):
         start = time.perf_counter()
-        order = torch.from_numpy(mnist.epoch_order(len(x), args.seed, epoch))
+        order = torch.from_numpy(epoch_permutation(len(x), args.seed, epoch))
         for i in range(steps):
             idx = order[i * args.batch_size:(i + 1) * args.batch_size]
             for group in optimizer.param_groups:

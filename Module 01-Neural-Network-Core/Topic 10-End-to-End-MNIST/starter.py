@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
-from utils.datasets import load_mnist  # noqa: E402, F401  (Task 1 uses it)
+from utils.datasets import BatchIterator, load_mnist  # noqa: E402, F401  (Tasks 1 and 5 use them)
 
 optim = load_topic(3)           # Parameter, Adam, AdamW, SGD, cosine_lr, ...
 layers = load_topic(6)          # Linear, ReLU, Sequential, softmax_cross_entropy
@@ -109,19 +109,16 @@ def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
 
 # Task 5: the training loop -------------------------------------------------------------------------
 
-def epoch_order(n, seed, epoch):
-    """The sample order of one epoch, a function of (seed, epoch) only (given: resuming depends on it)."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
 def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_schedule=None,
         early_stopping=None, checkpoint_path=None, start_epoch=0, history=None, progress=True):
     """Train epochs start_epoch..epochs-1 and return the history dict.
 
     history keys: "train_loss" (mean over the epoch's samples), "val_loss", "val_acc" (when val is given),
     "lr" (the learning rate of the epoch's last step), "epoch_seconds". Pass a saved history to extend it.
-    Each epoch: model.train(), order = epoch_order(len(x), seed, epoch), minibatches of batch_size in that
-    order (the last one may be smaller), optimizer.lr = lr_schedule(global_step) before each step if given.
+    Batches come from utils.datasets.BatchIterator(x, y, batch_size, seed=seed): call its set_epoch(epoch)
+    before each epoch, so that epoch e is always ordered the same way (resuming depends on it).
+    Each epoch: model.train(), the minibatches (the last one may be smaller), optimizer.lr =
+    lr_schedule(global_step) before each step if given.
     After each epoch: evaluate on val, save_checkpoint(checkpoint_path, ...) if given, and stop early when
     early_stopping.step(val_loss, model.parameters()) returns True.
     Raises ValueError for an empty training set, mismatched x/y lengths or batch_size < 1.

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
-from utils.datasets import load_mnist  # noqa: E402
+from utils.datasets import epoch_permutation, load_mnist  # noqa: E402
 
 optim = load_topic(3, level=2)      # Parameter, Adam, SGD, schedules, clipping
 layers = load_topic(6, level=2)     # Linear, ReLU, Sequential, softmax_cross_entropy
@@ -222,11 +222,6 @@ def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
 # Task 5: fit, the training loop with validation
 # ----------------------------------------------------------------------------------------------------
 
-def epoch_order(n, seed, epoch):
-    """The sample order of one epoch: a function of (seed, epoch) only, so a resumed run sees the same batches."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
 def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_schedule=None,
         early_stopping=None, checkpoint_path=None, start_epoch=0, history=None, progress=True):
     """Train for `epochs` epochs (from start_epoch); returns the history dict.
@@ -249,7 +244,7 @@ def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_
     for epoch in range(start_epoch, epochs):
         model.train()
         start = time.perf_counter()
-        order = epoch_order(len(x), seed, epoch)
+        order = epoch_permutation(len(x), seed, epoch)  # a function of (seed, epoch): resumable
         loss_sum = 0.0
         for i in range(steps_per_epoch):
             idx = order[i * batch_size:(i + 1) * batch_size]

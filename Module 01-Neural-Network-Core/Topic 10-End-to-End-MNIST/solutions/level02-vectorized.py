@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
-from utils.datasets import load_mnist  # noqa: E402
+from utils.datasets import BatchIterator, load_mnist  # noqa: E402
 
 optim = load_topic(3, level=2)      # Parameter, Adam, SGD, schedules, clipping
 layers = load_topic(6, level=2)     # Linear, ReLU, Sequential, softmax_cross_entropy
@@ -220,11 +220,6 @@ def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
 # Task 5: fit, the training loop with validation
 # ----------------------------------------------------------------------------------------------------
 
-def epoch_order(n, seed, epoch):
-    """The sample order of one epoch: a function of (seed, epoch) only, so a resumed run sees the same batches."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
 def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_schedule=None,
         early_stopping=None, checkpoint_path=None, start_epoch=0, history=None, progress=True):
     """Train for `epochs` epochs (from start_epoch); returns the history dict.
@@ -239,22 +234,19 @@ def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_
         raise ValueError("the training set is empty")
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     history = history if history is not None else {"train_loss": [], "val_loss": [], "val_acc": [],
                                                    "lr": [], "epoch_seconds": []}
-    steps_per_epoch = math.ceil(len(x) / batch_size)
+    batches = BatchIterator(x, y, batch_size=batch_size, seed=seed)  # the curriculum's one batching iterator
+    steps_per_epoch = len(batches)
     for epoch in range(start_epoch, epochs):
         model.train()
         start = time.perf_counter()
-        order = epoch_order(len(x), seed, epoch)
+        batches.set_epoch(epoch)  # epoch e is ordered by (seed, e) only: a resumed run replays the same batches
         loss_sum = 0.0
-        for i in range(steps_per_epoch):
-            idx = order[i * batch_size:(i + 1) * batch_size]
-            xb, yb = x[idx], y[idx]  # fancy indexing: a new (B, 784) array per step
+        for i, (xb, yb) in enumerate(batches):
             if lr_schedule is not None:
                 optimizer.lr = lr_schedule(epoch * steps_per_epoch + i)
-            loss_sum += train_step(model, optimizer, xb, yb) * len(idx)
+            loss_sum += train_step(model, optimizer, xb, yb) * len(xb)
             if progress:
                 _progress_bar(epoch, epochs, i + 1, steps_per_epoch, loss_sum / min(len(x), (i + 1) * batch_size))
         history["train_loss"].append(loss_sum / len(x))

@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
-from utils.datasets import load_mnist  # noqa: E402
+from utils.datasets import epoch_permutation, load_mnist  # noqa: E402
 
 NUM_CLASSES = 10
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden"
@@ -201,10 +201,6 @@ def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
     return torch.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes).numpy()
 
 
-def epoch_order(n, seed, epoch):
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
 def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_schedule=None,
         early_stopping=None, checkpoint_path=None, start_epoch=0, history=None, progress=True):
     x, y = np.asarray(train[0]), np.asarray(train[1])
@@ -220,7 +216,7 @@ def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_
     for epoch in range(start_epoch, epochs):
         model.train()
         start = time.perf_counter()
-        order = epoch_order(len(x), seed, epoch)
+        order = epoch_permutation(len(x), seed, epoch)
         loss_sum = 0.0
         for i in range(steps):
             idx = order[i * batch_size:(i + 1) * batch_size]
