@@ -117,3 +117,25 @@ def test_autograd_gate_cli_passes_on_the_reference():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Gate passed" in proc.stdout and "FAIL" not in proc.stdout
+
+
+def test_write_golden_writes_next_to_the_topics_tests(tmp_path, capsys):
+    from utils.reference import golden_dir, write_golden
+
+    level4 = tmp_path / "Topic 99" / "solutions" / "level04-pytorch-reference.py"
+    paths = write_golden({"tiny": {"x": [[1.0, 2.0]], "label": 3}}, level4)
+    assert golden_dir(level4) == tmp_path / "Topic 99" / "tests" / "golden"
+    assert paths == [golden_dir(level4) / "tiny.npz"]
+    with np.load(paths[0], allow_pickle=False) as data:
+        assert data["x"].tolist() == [[1.0, 2.0]] and int(data["label"]) == 3
+    assert "tiny.npz" in capsys.readouterr().out
+
+
+def test_one_torch_thread_restores_the_setting():
+    torch = pytest.importorskip("torch", reason="PyTorch not installed: the level-4 helper is not exercised")
+    from utils.reference import one_torch_thread
+
+    before = torch.get_num_threads()
+    with one_torch_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

@@ -13,12 +13,16 @@ views of the caller's NumPy array as well.
 from __future__ import annotations
 
 import argparse
+import sys
 from math import prod
 from pathlib import Path
 
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import as_strided
+
+sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
+from utils.reference import write_golden  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------
@@ -291,23 +295,12 @@ def make_golden() -> dict:
     return {"matmul": matmul_files, "layout": layout}
 
 
-def write_golden(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, arrays in make_golden().items():
-        path = folder / f"{name}.npz"
-        np.savez_compressed(path, **{k: np.array(v, order="C") for k, v in arrays.items()})
-        written.append(path)
-    return written
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--make-golden", action="store_true", help="write tests/golden/*.npz")
     args = parser.parse_args()
     if args.make_golden:
-        for path in write_golden(Path(__file__).resolve().parent.parent / "tests" / "golden"):
-            print(f"wrote {path} ({path.stat().st_size} bytes)")
+        write_golden(make_golden(), __file__)
     else:
         # Self-test with toy data
         a = np.arange(24, dtype=np.float64).reshape(2, 3, 4)

@@ -12,11 +12,15 @@ PyTorch Reference Implementation
 
 import argparse
 import math
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
+from utils.reference import write_golden  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -402,20 +406,12 @@ def make_golden():
     return {"trajectories": trajectories, "schedules": schedules, "clipping": clipping, "beale": beale_table}
 
 
-def write_golden(directory=None):
-    directory = Path(directory) if directory else Path(__file__).resolve().parent.parent / "tests" / "golden"
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, arrays in make_golden().items():
-        np.savez_compressed(directory / f"{name}.npz", **arrays)
-        print(f"wrote {directory / name}.npz ({len(arrays)} arrays)")
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--make-golden", action="store_true", help="rewrite tests/golden/*.npz")
     args = parser.parse_args()
     if args.make_golden:
-        write_golden()
+        write_golden(make_golden(), __file__)
     else:
         # Self-test on toy data: Adam's first step is lr * sign(g), SGD's is lr * g, and Adam solves Beale.
         p = Parameter(np.array([[1.0, -2.0], [0.5, 3.0]]))

@@ -16,12 +16,14 @@ ValueError on NaN/Inf; functions that return floats propagate NaN.
 """
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
+from utils.reference import one_torch_thread, write_golden  # noqa: E402
 
 XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_LABELS = np.array([0, 1, 1, 0])
@@ -64,17 +66,6 @@ def _as_weights(w, n_features, dtype):
     if w.shape != (n_features,):
         raise ValueError(f"w must have shape ({n_features},) for X with {n_features} features, got {w.shape}")
     return w
-
-
-@contextmanager
-def _one_thread():
-    """Training loops on tiny tensors: starting threads costs more than the math, so use one."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _t(array):
@@ -148,7 +139,7 @@ def perceptron_train(X, y, lr=1.0, epochs=100, seed=0):
     Xt, yt = _t(X), torch.from_numpy(y)
     w, b = torch.zeros(d, dtype=Xt.dtype), 0.0
     errors_per_epoch = []
-    with _one_thread():
+    with one_torch_thread():
         for _ in range(epochs):
             order = torch.from_numpy(rng.permutation(n))
             X_epoch, y_epoch = Xt[order], yt[order]
@@ -209,7 +200,7 @@ def logistic_train(X, y, lr=0.1, epochs=200):
     Xt, tt = _t(X), _t(y.astype(X.dtype))
     w, b = np.zeros(X.shape[1], dtype=X.dtype), 0.0
     losses = np.empty(epochs, dtype=X.dtype)
-    with _one_thread():
+    with one_torch_thread():
         for epoch in range(epochs):
             losses[epoch], dw, db = _logistic_loss(Xt, tt, w, b)
             w -= lr * dw
@@ -278,7 +269,7 @@ class TwoLayerXOR:
         X, y = _training_data(X, y, 2)
         Xt, tt = _t(X.astype(self.dtype, copy=False)), _t(y.astype(self.dtype))
         losses = np.empty(epochs, dtype=self.dtype)
-        with _one_thread():
+        with one_torch_thread():
             for epoch in range(epochs):
                 losses[epoch], grads = self._loss_and_grads(Xt, tt)
                 for name, grad in grads.items():
@@ -339,17 +330,9 @@ def make_golden():
     return golden
 
 
-def write_golden(folder=None):
-    folder = Path(folder) if folder else Path(__file__).resolve().parent.parent / "tests" / "golden"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, arrays in make_golden().items():
-        np.savez(folder / f"{name}.npz", **arrays)
-        print(f"wrote {folder / (name + '.npz')}: {', '.join(arrays)}")
-
-
 if __name__ == "__main__":
     if "--make-golden" in sys.argv:
-        write_golden()
+        write_golden(make_golden(), __file__)
         sys.exit(0)
     X, y = make_linearly_separable(200, seed=0)
     w, b, errors = perceptron_train(X, y)

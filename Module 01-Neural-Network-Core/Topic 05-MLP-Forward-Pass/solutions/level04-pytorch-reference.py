@@ -17,10 +17,14 @@ have the same statistics as levels 1-3, but they are different numbers.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
+from utils.reference import write_golden  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------------
 # Conversions
@@ -236,8 +240,6 @@ def _init_weight(init, fan_in, fan_out, rng, dtype, activation) -> np.ndarray:
 # Golden files
 # ----------------------------------------------------------------------------------------------------
 
-GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden"
-
 
 def make_golden() -> dict:
     """{file name: {array name: array}}: reference outputs computed by torch alone (not by the code above)."""
@@ -279,20 +281,12 @@ def make_golden() -> dict:
     return {fname: {k: np.ascontiguousarray(v.numpy()) for k, v in arrays.items()} for fname, arrays in golden.items()}
 
 
-def write_golden(directory: Path = GOLDEN_DIR) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, arrays in make_golden().items():
-        path = directory / f"{name}.npz"
-        np.savez(path, **arrays)
-        print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KB): {', '.join(arrays)}")
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Topic 05 PyTorch reference")
     parser.add_argument("--make-golden", action="store_true", help="write tests/golden/*.npz")
     args = parser.parse_args()
     if args.make_golden:
-        write_golden()
+        write_golden(make_golden(), __file__)
     else:
         W = kaiming_normal(784, 100, rng=0)
         print(f"kaiming_normal(784, 100): shape {W.shape}, std {W.std():.4f} (formula {np.sqrt(2 / 784):.4f})")

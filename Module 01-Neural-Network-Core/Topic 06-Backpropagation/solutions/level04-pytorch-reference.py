@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
+from utils.reference import one_torch_thread, write_golden  # noqa: E402
 
 optim = load_topic(3)  # Parameter (.data, .grad) lives in Topic 03, next to the optimizers that update it
 inits = load_topic(5)  # kaiming_normal, xavier_normal, ... from Topic 05
@@ -29,17 +29,6 @@ inits = load_topic(5)  # kaiming_normal, xavier_normal, ... from Topic 05
 _INIT_FUNCTIONS = {"kaiming": "kaiming_normal", "xavier": "xavier_normal", "kaiming_normal": "kaiming_normal",
                    "kaiming_uniform": "kaiming_uniform", "xavier_normal": "xavier_normal",
                    "xavier_uniform": "xavier_uniform"}
-
-
-@contextmanager
-def _one_thread():
-    """The tensors here are tiny: starting torch's thread pool costs more than the math, so use one thread."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _tensor(a, dtype, requires_grad=False):
@@ -83,7 +72,7 @@ def _check_dout(dout, shape):
 # Functional layers: the cache holds the torch graph; backward asks autograd for the gradients
 # ----------------------------------------------------------------------------------------------------
 
-@_one_thread()
+@one_torch_thread()
 def linear_forward(x, W, b):
     """out = x @ W + b. x: (N, D_in), W: (D_in, D_out), b: (D_out,) -> out (N, D_out), cache (torch graph)."""
     x, W, b = np.asarray(x), np.asarray(W), np.asarray(b)
@@ -94,7 +83,7 @@ def linear_forward(x, W, b):
     return _numpy(out), (xt, Wt, bt, out)
 
 
-@_one_thread()
+@one_torch_thread()
 def linear_backward(dout, cache):
     """dout (N, D_out) -> (dx (N, D_in), dW (D_in, D_out), db (D_out,)) from torch.autograd."""
     xt, Wt, bt, out = cache
@@ -105,7 +94,7 @@ def linear_backward(dout, cache):
     return tuple(_numpy(g) for g in grads)
 
 
-@_one_thread()
+@one_torch_thread()
 def relu_forward(x):
     """out = max(x, 0); NaN stays NaN. x: any shape -> out: same shape, cache (torch graph)."""
     x = np.asarray(x)
@@ -114,7 +103,7 @@ def relu_forward(x):
     return _numpy(out), (xt, out)
 
 
-@_one_thread()
+@one_torch_thread()
 def relu_backward(dout, cache):
     """dout (shape of x) -> dx; torch's relu has gradient 0 at exactly 0."""
     xt, out = cache
@@ -124,7 +113,7 @@ def relu_backward(dout, cache):
     return _numpy(dx)
 
 
-@_one_thread()
+@one_torch_thread()
 def softmax_cross_entropy(logits, y):
     """F.cross_entropy (mean over the batch) and its gradient. logits (N, C), y (N,) -> (float, (N, C))."""
     logits, y = np.asarray(logits), np.asarray(y)
@@ -263,7 +252,7 @@ class Sequential:
 # The two-layer network, with torch.autograd doing the backward pass
 # ----------------------------------------------------------------------------------------------------
 
-@_one_thread()
+@one_torch_thread()
 def _torch_two_layer(params, X, y, reg):
     """scores (N, C), or (loss, grads) when y is given, with torch computing every gradient."""
     X = np.asarray(X)
@@ -354,19 +343,12 @@ def make_golden() -> dict:
     return golden
 
 
-def write_golden(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, arrays in make_golden().items():
-        np.savez(folder / f"{name}.npz", **arrays)
-        print(f"wrote {folder / (name + '.npz')} ({', '.join(arrays)})")
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--make-golden", action="store_true", help="write tests/golden/*.npz")
     args = parser.parse_args()
     if args.make_golden:
-        write_golden(Path(__file__).resolve().parent.parent / "tests" / "golden")
+        write_golden(make_golden(), __file__)
 
     # Self-test: autograd's gradients agree with the hand-derived formulas on toy data
     rng = np.random.default_rng(0)

@@ -28,11 +28,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
+from utils.reference import one_torch_thread, write_golden  # noqa: E402
 
 topic05 = load_topic(5)  # kaiming_normal / xavier_normal for the initialisation experiments
 topic06 = load_topic(6)  # Linear: the initial weights of the dead-ReLU experiment
-
-GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -287,12 +286,8 @@ def dead_relu_experiment(lr=10.0, bias_init=0.0, negative_slope=0.1, seed=0):
     """The dead-ReLU experiment of levels 1-3 in torch (same data, same initial weights, same schedule)."""
     # 220 steps on (128, 32) tensors: one thread is fastest, and on a busy machine torch's thread pool
     # waiting for cores costs 100x the arithmetic (measured: 0.1 s with one thread, up to 16 s with two).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         return _dead_relu_experiment(lr, bias_init, negative_slope, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _dead_relu_experiment(lr, bias_init, negative_slope, seed):
@@ -450,20 +445,12 @@ def make_golden() -> dict:
     return {fname: {k: np.ascontiguousarray(v.numpy()) for k, v in arrays.items()} for fname, arrays in golden.items()}
 
 
-def write_golden(directory: Path = GOLDEN_DIR) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, arrays in make_golden().items():
-        path = directory / f"{name}.npz"
-        np.savez_compressed(path, **arrays)
-        print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KB): {', '.join(arrays)}")
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Topic 07 PyTorch reference")
     parser.add_argument("--make-golden", action="store_true", help="write tests/golden/*.npz")
     args = parser.parse_args()
     if args.make_golden:
-        write_golden()
+        write_golden(make_golden(), __file__)
     else:
         x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
         print("gelu       :", np.round(gelu(x), 4), " gelu'      :", np.round(gelu_grad(x), 4))

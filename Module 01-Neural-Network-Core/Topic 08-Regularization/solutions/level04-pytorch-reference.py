@@ -15,12 +15,16 @@ PyTorch Reference Implementation
 """
 
 import argparse
+import sys
 import math
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
+from utils.reference import write_golden  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -323,14 +327,6 @@ def make_golden():
     }
 
 
-def write_golden(directory=None):
-    directory = Path(directory) if directory else Path(__file__).resolve().parent.parent / "tests" / "golden"
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, arrays in make_golden().items():
-        np.savez(directory / f"{name}.npz", **arrays)
-        print(f"wrote {directory / (name + '.npz')}")
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--make-golden", action="store_true", help="write tests/golden/*.npz")
@@ -338,7 +334,7 @@ if __name__ == "__main__":
     if args.make_golden:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            write_golden()
+            write_golden(make_golden(), __file__)
     else:
         x = np.ones((2000, 50), dtype=np.float32)
         out, mask = dropout_forward(x, 0.2, rng=0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,22 +21,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
+from utils.reference import one_torch_thread, write_golden  # noqa: E402
 
 Parameter = load_topic(3).Parameter  # .data and .grad; Topic 03's optimizers update it in place
 
 MODES = ("train", "test")
-
-
-@contextmanager
-def _one_thread():
-    """Run torch on one thread inside the block: on a busy CPU, the thread pool's synchronisation can make
-    a train-mode F.batch_norm of a small batch take tens of milliseconds instead of tens of microseconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _check_and_prepare(x, gamma, beta, bn_param):
@@ -83,7 +71,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     beta_t = torch.tensor(beta, dtype=dtype, requires_grad=True)
     running_mean_t = torch.tensor(bn_param["running_mean"], dtype=dtype)
     running_var_t = torch.tensor(bn_param["running_var"], dtype=dtype)
-    with _one_thread():
+    with one_torch_thread():
         out_t = F.batch_norm(x_t, running_mean_t, running_var_t, gamma_t, beta_t, training, momentum, eps)
     if training:  # torch updated its copies: write them back into the caller's arrays, in place
         bn_param["running_mean"][...] = running_mean_t.numpy()
@@ -109,7 +97,7 @@ def _dout_tensor(dout, cache):
 def batchnorm_backward(dout, cache):
     """dx (N, D), dgamma (D,), dbeta (D,) by autograd through F.batch_norm's graph."""
     dout_t = _dout_tensor(dout, cache)
-    with _one_thread():
+    with one_torch_thread():
         dx, dgamma, dbeta = torch.autograd.grad(cache["out"], (cache["x"], cache["gamma"], cache["beta"]), dout_t,
                                                 retain_graph=True)
     return dx.numpy().copy(), dgamma.numpy().copy(), dbeta.numpy().copy()
@@ -118,7 +106,7 @@ def batchnorm_backward(dout, cache):
 def batchnorm_backward_alt(dout, cache):
     """dx, dgamma, dbeta from PyTorch's fused batch-norm backward kernel (the closed form in C++)."""
     dout_t = _dout_tensor(dout, cache)
-    with _one_thread():
+    with one_torch_thread():
         dx, dgamma, dbeta = torch.ops.aten.native_batch_norm_backward(
             dout_t, cache["x"].detach(), cache["gamma"].detach(), cache["running_mean"], cache["running_var"],
             cache["save_mean"], cache["save_invstd"], cache["mode"] == "train", cache["eps"], [True, True, True])
@@ -232,14 +220,14 @@ def make_golden():
         layer.bias.copy_(torch.from_numpy(beta))
     means, variances = [], []
     layer.train()
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), one_torch_thread():
         for batch in steps:
             layer(torch.from_numpy(batch))
             means.append(layer.running_mean.numpy().copy())
             variances.append(layer.running_var.numpy().copy())
     layer.eval()
     xe = torch.from_numpy(x_eval).requires_grad_(True)
-    with _one_thread():
+    with one_torch_thread():
         out_eval_t = layer(xe)
         out_eval_t.backward(torch.from_numpy(dout_eval))
     running = {"gamma": gamma, "beta": beta, "batches": steps, "running_means": np.stack(means),
@@ -249,19 +237,12 @@ def make_golden():
     return {"forward_train": forward_train, "backward_train": backward_train, "running_stats": running}
 
 
-def write_golden(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, arrays in make_golden().items():
-        np.savez(folder / f"{name}.npz", **{k: np.asarray(v) for k, v in arrays.items()})
-        print(f"wrote {folder / (name + '.npz')} ({(folder / (name + '.npz')).stat().st_size} bytes)")
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Topic 09 PyTorch reference; --make-golden writes tests/golden/*.npz")
     parser.add_argument("--make-golden", action="store_true")
     args = parser.parse_args()
     if args.make_golden:
-        write_golden(Path(__file__).resolve().parent.parent / "tests" / "golden")
+        write_golden(make_golden(), __file__)
 
     torch.manual_seed(42)
     rng = np.random.default_rng(0)

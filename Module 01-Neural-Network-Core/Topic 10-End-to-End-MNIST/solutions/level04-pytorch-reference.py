@@ -24,10 +24,10 @@ import torch
 
 sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
 from utils.components import load_topic  # noqa: E402
+from utils.reference import write_golden  # noqa: E402
 from utils.datasets import epoch_permutation, load_mnist  # noqa: E402
 
 NUM_CLASSES = 10
-GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden"
 
 
 def normalize_images(x, mean=None, std=None, dtype=np.float32):
@@ -299,10 +299,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     golden = make_golden()
     if args.make_golden:
-        GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
-        for name, arrays in golden.items():
-            np.savez(GOLDEN_DIR / f"{name}.npz", **arrays)
-            print(f"wrote {GOLDEN_DIR / (name + '.npz')}")
+        write_golden(golden, __file__)
     tiny = golden["tiny_mlp"]
     print(f"tiny model loss {float(tiny['loss']):.6f} (ln 4 = {math.log(4):.6f} for a random init)")
     assert abs(float(tiny["loss"]) - math.log(4)) < 1.0
