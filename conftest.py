@@ -14,19 +14,16 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from utils.components import load_module, load_topic  # noqa: E402
-from utils.curriculum import LEVELS, topic_of_path  # noqa: E402
-from utils.testing import CATEGORIES  # noqa: E402
-from utils.timer import speed_ratio  # noqa: E402
+from dlfs.components import load_module, load_topic
+from dlfs.curriculum import LEVELS, topic_of_path
+from dlfs.testing import CATEGORIES
+from dlfs.timer import speed_ratio
 
 TORCH_MISSING = importlib.util.find_spec("torch") is None
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import autograd_stub
-from utils.components import load_topic
-from utils.finite_difference_checker import check_autograd, gate_passed
+from dlfs import autograd_stub
+from dlfs.components import load_topic
+from dlfs.finite_difference_checker import check_autograd, gate_passed
 
 
 def test_stub_passes_the_finite_difference_gate():

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from utils import components
-from utils.curriculum import LEVELS, MODULES, REPO_ROOT, TOPICS, topic, topic_of_path
+from dlfs import components
+from dlfs.curriculum import LEVELS, MODULES, REPO_ROOT, TOPICS, topic, topic_of_path
 
 SPEC_README = REPO_ROOT.parent / "shared" / "spec" / "README.md"
 

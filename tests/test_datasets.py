@@ -12,7 +12,6 @@ import os
 import pickle
 import socket
 import struct
-import sys
 import tarfile
 import threading
 import zipfile
@@ -22,17 +21,15 @@ import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from utils import datasets as ds  # noqa: E402
-from utils.datasets import (  # noqa: E402
+from dlfs import datasets as ds
+from dlfs.datasets import (
     BatchIterator,
-    epoch_permutation,
     DatasetCorruptError,
     DatasetNotFoundError,
     RemoteFile,
     RestrictedUnpickler,
+    epoch_permutation,
 )
 
 SHARED = os.environ.get("DLFS_DATA", "")

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from utils.components import load_module
-from utils.curriculum import available_topics
+from dlfs.components import load_module
+from dlfs.curriculum import available_topics
 
 TOPICS = [t for t in available_topics() if list((t.tests_dir / "golden").glob("*.npz"))]
 HAVE_TORCH = importlib.util.find_spec("torch") is not None

@@ -5,8 +5,8 @@ import ast
 
 import pytest
 
-from utils.curriculum import available_topics
-from utils.test_runner import run_topic
+from dlfs.curriculum import available_topics
+from dlfs.test_runner import run_topic
 
 MISTAKES = [(t, path) for t in available_topics() for path in sorted((t.tests_dir / "mistakes").glob("*.py"))]
 

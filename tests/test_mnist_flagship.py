@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from utils.curriculum import topic
+from dlfs.curriculum import topic
 
 TOPIC = topic(10)
 

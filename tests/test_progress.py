@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from utils import progress
+from dlfs import progress
 
 
 @pytest.fixture

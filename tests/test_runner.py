@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from utils.curriculum import REPO_ROOT, topic
+from dlfs.curriculum import REPO_ROOT, topic
 
 RUNNER = [sys.executable, str(REPO_ROOT / "utils" / "test_runner.py")]
 T1 = topic(1)
@@ -104,7 +104,7 @@ def test_bad_arguments_give_a_clear_message(home):
 def test_progress_records_a_passing_learner_file(tmp_path, home, monkeypatch):
     """record_result is what the runner calls after a learner run; the badge reflects it."""
     monkeypatch.setenv("DLFS_HOME", str(home))
-    from utils import progress
+    from dlfs import progress
 
     progress.record_result(1, "passed", 10, 10, "solution.py")
     assert progress.badge(progress.load_state()).endswith("Module 0 Topic 01 (3%)")

@@ -4,8 +4,8 @@ import ast
 
 import pytest
 
-from utils.curriculum import available_topics
-from utils.test_runner import run_topic
+from dlfs.curriculum import available_topics
+from dlfs.test_runner import run_topic
 
 TOPICS = available_topics()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,10 +21,8 @@ import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from utils.curriculum import topic
+from dlfs.curriculum import topic
 
 PAGE = topic(1).folder / "assets" / "numpy_stride_visualization.html"
 CHROMIUM = Path("/usr/bin/chromium")

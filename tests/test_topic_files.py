@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from utils.curriculum import REPO_ROOT, available_topics
+from dlfs.curriculum import REPO_ROOT, available_topics
 
 TOPICS = available_topics()
 IDS = [f"topic{t.number:02d}" for t in TOPICS]
@@ -89,4 +89,4 @@ def test_no_python_file_hard_codes_curriculum_folders():
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
                 if pattern.search(node.value):
                     offenders.append(f"{rel}:{node.lineno}: {node.value[:60]!r}")
-    assert not offenders, "ask utils.curriculum for folder names instead of:\n" + "\n".join(offenders)
+    assert not offenders, "ask dlfs.curriculum for folder names instead of:\n" + "\n".join(offenders)

@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from utils import timer
-from utils.curriculum import REPO_ROOT
-from utils.finite_difference_checker import numerical_gradient, numerical_jacobian_vector, relative_error
-from utils.gradient_check import check_layer, check_model
+from dlfs import timer
+from dlfs.curriculum import REPO_ROOT
+from dlfs.finite_difference_checker import numerical_gradient, numerical_jacobian_vector, relative_error
+from dlfs.gradient_check import check_layer, check_model
 
 
 def test_numerical_gradient_of_known_functions():
@@ -120,7 +120,7 @@ def test_autograd_gate_cli_passes_on_the_reference():
 
 
 def test_write_golden_writes_next_to_the_topics_tests(tmp_path, capsys):
-    from utils.reference import golden_dir, write_golden
+    from dlfs.reference import golden_dir, write_golden
 
     level4 = tmp_path / "Topic 99" / "solutions" / "level04-pytorch-reference.py"
     paths = write_golden({"tiny": {"x": [[1.0, 2.0]], "label": 3}}, level4)
@@ -133,7 +133,7 @@ def test_write_golden_writes_next_to_the_topics_tests(tmp_path, capsys):
 
 def test_one_torch_thread_restores_the_setting():
     torch = pytest.importorskip("torch", reason="PyTorch not installed: the level-4 helper is not exercised")
-    from utils.reference import one_torch_thread
+    from dlfs.reference import one_torch_thread
 
     before = torch.get_num_threads()
     with one_torch_thread():

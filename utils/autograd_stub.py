@@ -5,7 +5,7 @@ stop there: take this engine, go on with the next topics, and come back to Topic
 functional but not optimal (vectorized NumPy, no memory savings): it is Topic 02's reference
 level 2, loaded from its one source of truth, not a copy.
 
-    from utils.autograd_stub import Tensor, Value
+    from dlfs.autograd_stub import Tensor, Value
 
     x = Tensor([[1.0, 2.0, 3.0]], requires_grad=True)     # (1, 3)
     W = Tensor([[0.1], [0.2], [0.3]], requires_grad=True)  # (3, 1)
@@ -28,12 +28,8 @@ you your own Tensor too).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `utils` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _engine = load_topic(2, level=2)
 
@@ -45,7 +41,7 @@ __all__ = ["Value", "Tensor", "unbroadcast"]
 
 
 if __name__ == "__main__":
-    from utils.finite_difference_checker import check_autograd, gate_passed
+    from dlfs.finite_difference_checker import check_autograd, gate_passed
 
     print(f"utils/autograd_stub.py uses {_engine.__file__}")
     sys.exit(0 if gate_passed(check_autograd(Tensor)) else 1)

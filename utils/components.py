@@ -2,7 +2,7 @@
 
 Later topics never copy code from earlier ones: they load it from here.
 
-    from utils.components import load_topic
+    from dlfs.components import load_topic
     optim = load_topic(3)            # Topic 03's optimizers
     adam = optim.Adam(params, lr=1e-3)
 
@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from utils.curriculum import topic as _topic
+from dlfs.curriculum import topic as _topic
 
 DEFAULT_LEVEL = 2
 

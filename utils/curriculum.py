@@ -2,7 +2,7 @@
 
 Every tool asks this file for folder names, titles and paths; nothing else hard-codes them.
 
-    >>> from utils.curriculum import topic
+    >>> from dlfs.curriculum import topic
     >>> topic(2).folder.name
     'Topic 02-Autograd-Engine'
 """

@@ -1,6 +1,6 @@
 """Real datasets for the curriculum: MNIST, CIFAR-10, TinyShakespeare and English-French pairs.
 
-    from utils.datasets import load_mnist, BatchIterator
+    from dlfs.datasets import load_mnist, BatchIterator
     x_train, y_train, x_test, y_test = load_mnist(normalize=True, flatten=True)  # (60000, 784) float32
     batches = BatchIterator(x_train, y_train, batch_size=128, seed=0)
     for epoch in range(3):
@@ -43,8 +43,8 @@ About the files
       publisher now serves newer exports with other checksums (see FRA_ENG_NOTE).
 
 Command line (from the repository root)
-    python -m utils.datasets --verify [--data-dir D]      # OK / MISSING / CORRUPT for every file
-    python -m utils.datasets --download mnist [--data-dir D]
+    python -m dlfs.datasets --verify [--data-dir D]      # OK / MISSING / CORRUPT for every file
+    python -m dlfs.datasets --download mnist [--data-dir D]
 """
 
 from __future__ import annotations
@@ -930,7 +930,7 @@ _LOADERS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.datasets", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dlfs.datasets", description=__doc__.split("\n")[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--verify", action="store_true", help="check every dataset file (exit 1 unless all OK)")
     action.add_argument("--download", choices=[*_LOADERS, "all"], help="download (and check) a dataset")
@@ -954,7 +954,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = {s: sum(1 for _, status, _ in entries if status == s) for s in ("OK", "MISSING", "CORRUPT")}
     print(", ".join(f"{n} {s}" for s, n in counts.items()))
     if counts["MISSING"]:
-        print("Missing files are downloaded on first use, or now with: python -m utils.datasets --download all")
+        print("Missing files are downloaded on first use, or now with: python -m dlfs.datasets --download all")
     return 0 if counts["OK"] == len(entries) else 1
 
 

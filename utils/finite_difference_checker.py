@@ -17,12 +17,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
-
-if __package__ in (None, ""):  # run as a script: make `utils` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
@@ -170,7 +166,7 @@ def main(argv=None) -> int:
     parser.add_argument("--impl", help="file defining class Tensor (default: Topic 02 reference level 2)")
     parser.add_argument("--tol", type=float, default=1e-5)
     args = parser.parse_args(argv)
-    from utils.components import load_module, load_topic
+    from dlfs.components import load_module, load_topic
 
     module = load_module(args.impl) if args.impl else load_topic(2)
     print(f"Checking {getattr(module, '__file__', module)} against finite differences:")

@@ -4,7 +4,7 @@ A silent bug in a backward pass still lets the loss go down, a little slower: th
 compare each analytic gradient with a finite-difference estimate. In float64 a correct gradient agrees to a
 relative error below 1e-5 (usually 1e-8 or better); 1e-2 and above means a bug.
 
-    from utils.gradient_check import check_model, check_layer
+    from dlfs.gradient_check import check_model, check_layer
 
     # a model: loss_fn() reads the parameter arrays, grads holds your analytic gradients
     report = check_model(lambda: model.loss(X, y)[0], model.params, grads)
@@ -17,15 +17,9 @@ relative error below 1e-5 (usually 1e-8 or better); 1e-2 and above means a bug.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: make `utils` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.finite_difference_checker import numerical_gradient, numerical_jacobian_vector, relative_error
+from dlfs.finite_difference_checker import numerical_gradient, numerical_jacobian_vector, relative_error
 
 TOLERANCE = 1e-5
 

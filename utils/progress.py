@@ -21,10 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `utils` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.curriculum import MODULES, REPO_ROOT, TOPICS  # noqa: E402
+from dlfs.curriculum import MODULES, REPO_ROOT, TOPICS
 
 BADGE_WIDTH = 22
 

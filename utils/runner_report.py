@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from utils.testing import CATEGORIES
+from dlfs.testing import CATEGORIES
 
 
 def pytest_addoption(parser):

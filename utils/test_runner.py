@@ -27,12 +27,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `utils` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils import progress  # noqa: E402
-from utils.curriculum import LEVEL_NAMES, LEVELS, REPO_ROOT, TOPICS, Topic, available_topics, topic  # noqa: E402
-from utils.testing import CATEGORIES  # noqa: E402
+from dlfs import progress
+from dlfs.curriculum import LEVEL_NAMES, LEVELS, REPO_ROOT, Topic, available_topics, topic
+from dlfs.testing import CATEGORIES
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️ ", "skip": "⏭️ ", "todo": "⏸️ ", "crash": "💥", "time": "⏱️ "}
 CATEGORY_TITLES = {
@@ -100,7 +97,7 @@ def run_topic(t: Topic, impl: Path, test_timeout: int = DEFAULT_TEST_TIMEOUT,
     with tempfile.TemporaryDirectory(prefix="dlfs-run-") as tmp:
         report = Path(tmp) / "report.jsonl"
         log = Path(tmp) / "pytest.log"
-        cmd = [sys.executable, "-m", "pytest", str(t.tests_dir), "-p", "utils.runner_report",
+        cmd = [sys.executable, "-m", "pytest", str(t.tests_dir), "-p", "dlfs.runner_report",
                "--dlfs-report", str(report), "--dlfs-impl", str(impl), "-q", "--no-header",
                "-p", "no:cacheprovider", "-p", "no:randomly", f"--rootdir={REPO_ROOT}", "-o", "addopts="]
         if _has_pytest_timeout():
@@ -291,7 +288,7 @@ def verify_setup() -> int:
     except ImportError:
         line(False, "PyTorch not installed (optional: only level 4 and the benchmarks need it)", required=False)
     try:
-        from utils import datasets
+        from dlfs import datasets
 
         status = datasets.verify_all()
         where = datasets.data_dir()

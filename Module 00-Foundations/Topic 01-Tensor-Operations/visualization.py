@@ -17,7 +17,6 @@ DLFS_USE_MINE=1 (a pure-Python solution returns lists, which the figure shows as
 from __future__ import annotations
 
 import argparse
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -29,9 +28,8 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(next(p for p in HERE.parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module, load_topic  # noqa: E402
-from utils.curriculum import topic  # noqa: E402
+from dlfs.components import load_module, load_topic
+from dlfs.curriculum import topic
 
 TOPIC = 1
 CMAP = plt.get_cmap("tab20")

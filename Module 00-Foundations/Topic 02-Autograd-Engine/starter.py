@@ -10,7 +10,7 @@ Copy this file to solution.py (same folder), then fill in the tasks of questions
     python utils/test_runner.py --day 2 -k partA               # only Part A
     python utils/finite_difference_checker.py --impl "Module 00-Foundations/Topic 02-Autograd-Engine/solution.py"
 
-Stuck on autograd? `from utils.autograd_stub import Tensor` gives you a working one for the next
+Stuck on autograd? `from dlfs.autograd_stub import Tensor` gives you a working one for the next
 topics; come back here later.
 """
 
@@ -18,7 +18,6 @@ import math  # noqa: F401  (math.exp, math.log, math.tanh for Value)
 import numbers  # noqa: F401  (isinstance(x, numbers.Real) accepts int, float and NumPy scalars)
 
 import numpy as np  # noqa: F401  (Parts B and C; Part A must not need it)
-
 
 # ---------------------------------------------------------------------------------------------
 # Part A: scalar autograd

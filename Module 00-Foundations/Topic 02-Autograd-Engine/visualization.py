@@ -9,7 +9,6 @@ and its gradient do/d(box); each circle is the operation that made the box to it
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -18,8 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 HERE = Path(__file__).resolve().parent
 BOX_W, BOX_H, OP_R = 1.55, 0.78, 0.24

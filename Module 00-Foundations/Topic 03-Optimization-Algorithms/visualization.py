@@ -10,7 +10,6 @@ momentum at lr = 0.01 blow up within 10 steps: the gradient there is (34.5, 92.5
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -21,8 +20,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(next(p for p in HERE.parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 optim = load_topic(3)
 

@@ -14,7 +14,6 @@ Figures:
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -24,8 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(next(p for p in HERE.parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 COLORS = np.array(["#1f77b4", "#d62728"])  # class 0 blue, class 1 red
 

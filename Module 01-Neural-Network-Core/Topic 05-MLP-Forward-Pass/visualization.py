@@ -18,7 +18,6 @@ The functions come from load_topic(5): the level-2 reference, or your own soluti
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -28,8 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(next(p for p in HERE.parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 t05 = load_topic(5)
 

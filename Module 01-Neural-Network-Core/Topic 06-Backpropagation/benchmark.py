@@ -26,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module  # noqa: E402
-from utils.curriculum import LEVELS, topic_of_path  # noqa: E402
-from utils.timer import measure  # noqa: E402
+from dlfs.components import load_module
+from dlfs.curriculum import LEVELS, topic_of_path
+from dlfs.timer import measure
 
 
 def training_step(module, sizes, batch, dtype, seed=0, input_grad=True):

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module, load_topic  # noqa: E402
-from utils.gradient_check import GradientReport, check_layer, check_model  # noqa: E402
+from dlfs.components import load_module, load_topic
+from dlfs.gradient_check import GradientReport, check_layer, check_model
 
 HERE = Path(__file__).resolve().parent
 

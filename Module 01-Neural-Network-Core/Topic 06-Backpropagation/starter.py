@@ -12,13 +12,9 @@ out = x @ W + b, labels y are integer class indices (N,). Every function keeps t
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 optim = load_topic(3)  # optim.Parameter(data): .data and .grad (zeros like data), from Topic 03
 inits = load_topic(5)  # inits.kaiming_normal(fan_in, fan_out, rng=..., dtype=...) and friends, from Topic 05

@@ -20,10 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.finite_difference_checker import numerical_gradient, relative_error  # noqa: E402
-from utils.gradient_check import TOLERANCE, check_layer, check_model  # noqa: E402
+from dlfs.components import load_topic
+from dlfs.finite_difference_checker import numerical_gradient, relative_error
+from dlfs.gradient_check import TOLERANCE, check_layer, check_model
 
 HERE = Path(__file__).resolve().parent
 PASS_COLOR, WARN_COLOR, BUG_COLOR = "#2e7d32", "#ef6c00", "#c62828"

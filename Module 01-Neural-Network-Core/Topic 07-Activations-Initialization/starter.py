@@ -22,13 +22,10 @@ Conventions (shared by Module 01, Topics 08-10 build on them):
 from __future__ import annotations
 
 import math  # noqa: F401  (math.erf, math.exp, math.expm1, math.tanh: the scalar route)
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 topic03 = load_topic(3)  # topic03.SGD(params, lr): for the dead-ReLU experiment (Task 7)
 topic05 = load_topic(5)  # relu, sigmoid (overflow-free), tanh, kaiming_normal, xavier_normal, linear

@@ -17,13 +17,9 @@ Conventions (shared by Module 01; Topic 10 builds its MNIST model with your Drop
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 optim = load_topic(3)  # Topic 03: Parameter, Adam, AdamW (your own with DLFS_USE_MINE=3)
 

@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # tiny matrices: a second BLAS thread costs more than it saves
+import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-
-import matplotlib  # noqa: E402
+from dlfs.components import load_topic
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

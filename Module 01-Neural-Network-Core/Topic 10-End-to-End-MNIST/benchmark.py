@@ -24,9 +24,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(next(p for p in HERE.parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.datasets import epoch_permutation  # noqa: E402
+from dlfs.components import load_topic
+from dlfs.datasets import epoch_permutation
 
 
 def numpy_run(mnist, optim, data, args, hidden):

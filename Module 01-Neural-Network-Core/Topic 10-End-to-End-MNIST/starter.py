@@ -4,21 +4,17 @@ Topic 10: End-to-End MNIST - your solution.
 Copy this file to solution.py (same folder) and implement the tasks of questions.md, in order.
 Test it from the repository root:  python utils/test_runner.py --day 10
 
-The parts come from earlier topics through utils.components.load_topic: Topic 03's optimizers and
+The parts come from earlier topics through dlfs.components.load_topic: Topic 03's optimizers and
 Parameter, Topic 06's Linear/ReLU/Sequential/softmax_cross_entropy, Topic 08's Dropout and Topic 09's
 BatchNorm1d (with DLFS_USE_MINE=3,6,8,9 these are YOUR files).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.datasets import BatchIterator, load_mnist  # noqa: E402, F401  (Tasks 1 and 5 use them)
+from dlfs.components import load_topic
+from dlfs.datasets import BatchIterator, load_mnist  # noqa: F401  (Tasks 1 and 5 use them)
 
 optim = load_topic(3)           # Parameter, Adam, AdamW, SGD, cosine_lr, ...
 layers = load_topic(6)          # Linear, ReLU, Sequential, softmax_cross_entropy
@@ -115,7 +111,7 @@ def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_
 
     history keys: "train_loss" (mean over the epoch's samples), "val_loss", "val_acc" (when val is given),
     "lr" (the learning rate of the epoch's last step), "epoch_seconds". Pass a saved history to extend it.
-    Batches come from utils.datasets.BatchIterator(x, y, batch_size, seed=seed): call its set_epoch(epoch)
+    Batches come from dlfs.datasets.BatchIterator(x, y, batch_size, seed=seed): call its set_epoch(epoch)
     before each epoch, so that epoch e is always ordered the same way (resuming depends on it).
     Each epoch: model.train(), the minibatches (the last one may be smaller), optimizer.lr =
     lr_schedule(global_step) before each step if given.

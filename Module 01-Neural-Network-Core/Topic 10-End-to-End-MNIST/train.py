@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(next(p for p in HERE.parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module, load_topic  # noqa: E402
+from dlfs.components import load_module, load_topic
 
 TOPIC = 10
 

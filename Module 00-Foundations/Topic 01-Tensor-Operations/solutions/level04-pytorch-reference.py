@@ -13,17 +13,13 @@ views of the caller's NumPy array as well.
 from __future__ import annotations
 
 import argparse
-import sys
 from math import prod
-from pathlib import Path
 
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import as_strided
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.reference import write_golden  # noqa: E402
-
+from dlfs.reference import write_golden
 
 # ----------------------------------------------------------------------------------------------
 # NumPy <-> torch without copies

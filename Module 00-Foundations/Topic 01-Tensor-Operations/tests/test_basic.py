@@ -7,8 +7,7 @@ by hand in the test (see math-refresh.md for the same examples on paper).
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_close, assert_shape
-
+from dlfs.testing import as_array, assert_close, assert_shape
 
 # ----------------------------------------------------------------------------------------------
 # Shape tests

@@ -7,7 +7,7 @@ broadcast, both shapes of a matmul, the nesting level of ragged data. Never a si
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_close, assert_shape
+from dlfs.testing import as_array, assert_close, assert_shape
 
 
 @pytest.mark.edge

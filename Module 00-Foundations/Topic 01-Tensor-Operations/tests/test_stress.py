@@ -11,7 +11,7 @@ import inspect
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_close
+from dlfs.testing import as_array, assert_close
 
 
 def _array_or_skip(result) -> np.ndarray:

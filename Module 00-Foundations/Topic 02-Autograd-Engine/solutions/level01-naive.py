@@ -18,13 +18,12 @@ engine does all of the calculus. Two things then come for free, which levels 2-4
 
 Decisions of this level (questions.md lists them too):
 - `.data` and `.grad` are nested Python lists of floats (a float for a 0-d tensor): no NumPy inside.
-  Tests read them through utils.testing.as_array; `numpy()` returns an ndarray.
+  Tests read them through dlfs.testing.as_array; `numpy()` returns an ndarray.
 - float32 input becomes Python floats (float64): pure Python has one float type.
 """
 
 import math
 import numbers
-
 
 # ---------------------------------------------------------------------------------------------
 # Part A: scalar autograd

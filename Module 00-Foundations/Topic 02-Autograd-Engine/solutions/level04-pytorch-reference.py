@@ -13,15 +13,12 @@ torch operation and backward() is torch.autograd. What this level adds to the sh
 """
 
 import argparse
-import sys
 import numbers
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.reference import write_golden  # noqa: E402
+from dlfs.reference import write_golden
 
 
 def _topological_order(root, parents_of):

@@ -9,9 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from utils.finite_difference_checker import (TensorLikeArray, check_autograd, numerical_jacobian_vector,
-                                              relative_error)
-from utils.testing import as_array, assert_close, assert_shape
+from dlfs.finite_difference_checker import TensorLikeArray, check_autograd, numerical_jacobian_vector, relative_error
+from dlfs.testing import as_array, assert_close, assert_shape
 
 TOL = 1e-5   # relative error allowed between an analytic and a numerical gradient (float64)
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_close, assert_shape
+from dlfs.testing import as_array, assert_close, assert_shape
 
 
 def grad_of(tensor, what="x"):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_close
+from dlfs.testing import as_array, assert_close
 
 DEPTH = 10_000   # ten times Python's default recursion limit
 

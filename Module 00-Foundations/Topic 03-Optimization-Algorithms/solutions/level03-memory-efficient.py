@@ -477,11 +477,8 @@ if __name__ == "__main__":
     assert beale(*xy.data) < 1e-6, "Adam should reach the minimum (3, 0.5)"
 
     # The figures of the module docstring, re-measured against the level-2 reference
-    import sys
-    from pathlib import Path
 
-    sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-    from utils.components import load_topic  # noqa: E402
+    from dlfs.components import load_topic
 
     reference = load_topic(3, level=2)
     for dtype in (np.float64, np.float32):

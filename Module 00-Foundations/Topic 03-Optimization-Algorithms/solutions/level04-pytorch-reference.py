@@ -14,13 +14,11 @@ import argparse
 import math
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.reference import write_golden  # noqa: E402
+from dlfs.reference import write_golden
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -371,7 +369,6 @@ def clipping_inputs():
 
 def make_golden():
     """{file name: {array name: array}} for tests/golden/."""
-    import sys
 
     module = sys.modules[__name__]
     p0, p1, g0, g1 = trajectory_inputs()

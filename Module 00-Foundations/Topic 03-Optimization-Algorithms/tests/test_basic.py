@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from utils.finite_difference_checker import numerical_gradient
-from utils.testing import as_array, assert_close, rel_error
+from dlfs.finite_difference_checker import numerical_gradient
+from dlfs.testing import as_array, assert_close, rel_error
 
 RTOL, ATOL = 1e-10, 1e-12
 

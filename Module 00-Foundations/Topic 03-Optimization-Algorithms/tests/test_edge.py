@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from utils.testing import assert_close
+from dlfs.testing import assert_close
 
 OPTIMIZERS = {  # id -> (class name, keyword arguments)
     "sgd": ("SGD", {"lr": 0.1}),

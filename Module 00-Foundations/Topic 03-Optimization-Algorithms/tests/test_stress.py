@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from utils.testing import assert_close
+from dlfs.testing import assert_close
 
 OPTIMIZERS = {  # id -> (class name, keyword arguments)
     "sgd": ("SGD", {"lr": 0.05}),

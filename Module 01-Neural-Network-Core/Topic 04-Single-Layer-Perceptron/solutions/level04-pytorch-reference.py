@@ -16,14 +16,12 @@ ValueError on NaN/Inf; functions that return floats propagate NaN.
 """
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.reference import one_torch_thread, write_golden  # noqa: E402
+from dlfs.reference import one_torch_thread, write_golden
 
 XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_LABELS = np.array([0, 1, 1, 0])

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from utils.gradient_check import check_model
-from utils.testing import as_array, assert_close, assert_shape
+from dlfs.gradient_check import check_model
+from dlfs.testing import as_array, assert_close, assert_shape
 
 LN2 = math.log(2.0)
 

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_all_finite, assert_close, assert_shape
+from dlfs.testing import as_array, assert_all_finite, assert_close, assert_shape
 
 
 def no_runtime_warnings(fn, *args):

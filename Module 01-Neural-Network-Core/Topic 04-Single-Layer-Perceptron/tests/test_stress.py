@@ -7,7 +7,7 @@ Sizes are kept small enough for the naive level (Python loops) to finish in seco
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_close
+from dlfs.testing import as_array, assert_close
 
 
 def same(a, b):

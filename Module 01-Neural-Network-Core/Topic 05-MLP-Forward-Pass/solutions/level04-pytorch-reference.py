@@ -17,14 +17,11 @@ have the same statistics as levels 1-3, but they are different numbers.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.reference import write_golden  # noqa: E402
+from dlfs.reference import write_golden
 
 # ----------------------------------------------------------------------------------------------------
 # Conversions

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_all_finite, assert_close, assert_shape
+from dlfs.testing import as_array, assert_all_finite, assert_close, assert_shape
 
 INITS = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
 

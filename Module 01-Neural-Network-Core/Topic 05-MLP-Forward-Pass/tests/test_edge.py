@@ -5,8 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_all_finite, assert_close, assert_shape
-
+from dlfs.testing import as_array, assert_all_finite, assert_close, assert_shape
 
 # ------------------------------------------------------------------------------------------ batch sizes
 

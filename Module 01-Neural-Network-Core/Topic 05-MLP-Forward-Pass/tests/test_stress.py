@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_all_finite, assert_close
+from dlfs.testing import as_array, assert_all_finite, assert_close
 
 INITS = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
 

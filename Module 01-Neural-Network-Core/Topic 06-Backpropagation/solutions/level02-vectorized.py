@@ -16,13 +16,9 @@ out = x @ W + b, labels y are integer class indices (N,). Every function keeps t
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 optim = load_topic(3)  # Parameter (.data, .grad) lives in Topic 03, next to the optimizers that update it
 inits = load_topic(5)  # kaiming_normal, xavier_normal, ... from Topic 05
@@ -346,7 +342,7 @@ if __name__ == "__main__":
     net = TwoLayerNet(4, 10, 3, seed=1, reg=0.1)
     loss, grads = net.loss(X, y)
     auto_loss, auto_grads = two_layer_loss_autograd(net.params, X, y, reg=0.1)
-    from utils.gradient_check import check_model
+    from dlfs.gradient_check import check_model
 
     report = check_model(lambda: net.loss(X, y)[0], net.params, grads)
     print(report)

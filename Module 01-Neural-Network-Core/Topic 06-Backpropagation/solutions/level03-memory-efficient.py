@@ -29,13 +29,9 @@ Buffer reuse saves memory, not time (the three matrix products dominate); float3
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 optim = load_topic(3)  # Parameter (.data, .grad) lives in Topic 03, next to the optimizers that update it
 inits = load_topic(5)  # kaiming_normal, xavier_normal, ... from Topic 05
@@ -397,7 +393,7 @@ if __name__ == "__main__":
     # Manual backprop agrees with finite differences and with Topic 02's autograd
     net = TwoLayerNet(4, 10, 3, seed=1, reg=0.1)
     loss, grads = net.loss(X, y)
-    from utils.gradient_check import check_model
+    from dlfs.gradient_check import check_model
 
     report = check_model(lambda: net.loss(X, y)[0], net.params, grads)
     print(report)

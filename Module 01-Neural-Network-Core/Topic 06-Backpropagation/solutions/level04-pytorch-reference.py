@@ -11,16 +11,13 @@ torch.autograd.grad for them, so agreement between the two is evidence that the 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.reference import one_torch_thread, write_golden  # noqa: E402
+from dlfs.components import load_topic
+from dlfs.reference import one_torch_thread, write_golden
 
 optim = load_topic(3)  # Parameter (.data, .grad) lives in Topic 03, next to the optimizers that update it
 inits = load_topic(5)  # kaiming_normal, xavier_normal, ... from Topic 05

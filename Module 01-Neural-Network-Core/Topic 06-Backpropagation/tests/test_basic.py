@@ -1,7 +1,7 @@
 """Topic 06 basic tests: the shape of every gradient, golden values, and gradient checks.
 
 Each gradient is compared three ways: with PyTorch's autograd (golden files written by level 4), with
-finite differences (utils.gradient_check, relative error < 1e-5 in float64), and with the other path
+finite differences (dlfs.gradient_check, relative error < 1e-5 in float64), and with the other path
 (Topic 02 autograd vs manual backprop, Sequential vs TwoLayerNet).
 """
 
@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from utils.components import load_topic
-from utils.gradient_check import check_layer, check_model
-from utils.testing import as_array, assert_close, assert_shape
+from dlfs.components import load_topic
+from dlfs.gradient_check import check_layer, check_model
+from dlfs.testing import as_array, assert_close, assert_shape
 
 GRAD_TOL = 1e-5
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_close
+from dlfs.testing import as_array, assert_close
 
 
 def toy_batch(N=6, D=5, C=3, seed=0):

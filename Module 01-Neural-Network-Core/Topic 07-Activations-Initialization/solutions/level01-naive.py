@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 topic03 = load_topic(3)            # SGD, for the dead-ReLU experiment
 topic05 = load_topic(5)            # kaiming_normal / xavier_normal, linear: the initialisation experiment

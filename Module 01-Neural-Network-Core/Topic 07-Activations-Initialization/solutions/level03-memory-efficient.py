@@ -39,12 +39,10 @@ import math
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 topic03 = load_topic(3)  # SGD, for the dead-ReLU experiment
 topic05 = load_topic(5)  # relu, tanh, kaiming_normal / xavier_normal

@@ -19,16 +19,13 @@ from __future__ import annotations
 import argparse
 import math
 from abc import ABC, abstractmethod
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.reference import one_torch_thread, write_golden  # noqa: E402
+from dlfs.components import load_topic
+from dlfs.reference import one_torch_thread, write_golden
 
 topic05 = load_topic(5)  # kaiming_normal / xavier_normal for the initialisation experiments
 topic06 = load_topic(6)  # Linear: the initial weights of the dead-ReLU experiment

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from utils.components import load_topic
-from utils.gradient_check import check_layer, check_model
-from utils.testing import as_array, assert_close, assert_shape
+from dlfs.components import load_topic
+from dlfs.gradient_check import check_layer, check_model
+from dlfs.testing import as_array, assert_close, assert_shape
 
 # golden key -> (forward name, derivative name, keyword arguments)
 CASES = {

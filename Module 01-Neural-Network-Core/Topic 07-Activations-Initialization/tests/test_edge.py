@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_all_finite, assert_close, assert_shape
+from dlfs.testing import as_array, assert_all_finite, assert_close, assert_shape
 
 # every elementwise function of the topic, with its keyword arguments
 FUNCTIONS = [("relu", {}), ("relu_grad", {}), ("leaky_relu", {"negative_slope": 0.2}),

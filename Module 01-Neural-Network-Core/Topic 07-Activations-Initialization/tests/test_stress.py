@@ -4,7 +4,7 @@ and speed relative to the level-2 reference."""
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_all_finite, assert_close
+from dlfs.testing import as_array, assert_all_finite, assert_close
 
 PAIRS = [("relu", "relu_grad", {}), ("leaky_relu", "leaky_relu_grad", {"negative_slope": 0.2}),
          ("elu", "elu_grad", {"alpha": 1.3}), ("silu", "silu_grad", {}), ("swish", "swish_grad", {"beta": 1.5}),

@@ -16,13 +16,10 @@ rng.random(shape) fills an array: for the same seed this level drops exactly the
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 optim = load_topic(3)  # Parameter, Adam and AdamW come from Topic 03: the comparison reuses them
 

@@ -17,13 +17,10 @@ np.random.Generator, an int seed or None, turned into a Generator by np.random.d
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 optim = load_topic(3)  # Parameter, Adam and AdamW come from Topic 03: the comparison reuses them
 

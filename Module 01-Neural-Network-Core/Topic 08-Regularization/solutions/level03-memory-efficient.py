@@ -32,13 +32,10 @@ EarlyStopping.step on an improving epoch, 10.5M float32 parameters (41.9 MB):
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 optim = load_topic(3, level=3)  # Parameter, Adam and AdamW from Topic 03 (its allocation-free level)
 
@@ -390,7 +387,7 @@ def _measure(fn, repeats=200):
 
 
 def _benchmark():
-    from utils.components import topic_file
+    from dlfs.components import topic_file
 
     level2 = load_topic(8, level=2)
     print(f"(level 2 from {topic_file(8, 2).name})")

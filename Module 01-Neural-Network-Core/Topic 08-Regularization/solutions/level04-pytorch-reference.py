@@ -15,17 +15,13 @@ PyTorch Reference Implementation
 """
 
 import argparse
-import sys
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.reference import write_golden  # noqa: E402
-
+from dlfs.reference import write_golden
 
 # ----------------------------------------------------------------------------------------------------
 # Input checks shared by the tasks

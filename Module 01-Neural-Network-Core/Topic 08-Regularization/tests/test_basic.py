@@ -16,10 +16,10 @@ import math
 import numpy as np
 import pytest
 
-from utils.components import load_topic
-from utils.finite_difference_checker import numerical_gradient, numerical_jacobian_vector
-from utils.gradient_check import check_layer
-from utils.testing import as_array, assert_close, rel_error
+from dlfs.components import load_topic
+from dlfs.finite_difference_checker import numerical_gradient, numerical_jacobian_vector
+from dlfs.gradient_check import check_layer
+from dlfs.testing import as_array, assert_close, rel_error
 
 Parameter = load_topic(3).Parameter  # EarlyStopping snapshots Topic 03 Parameters, as Topic 10 passes them
 

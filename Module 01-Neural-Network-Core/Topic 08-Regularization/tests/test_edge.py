@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from utils.components import load_topic
-from utils.testing import as_array, assert_close
+from dlfs.components import load_topic
+from dlfs.testing import as_array, assert_close
 
 Parameter = load_topic(3).Parameter
 

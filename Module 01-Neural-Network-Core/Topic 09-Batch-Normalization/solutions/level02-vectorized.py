@@ -22,13 +22,9 @@ Batch size 1 in train mode raises ValueError (the variance of one value is 0: no
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 Parameter = load_topic(3).Parameter  # .data and .grad; Topic 03's optimizers update it in place
 

@@ -12,16 +12,13 @@ so the momentum convention and the unbiased running variance are PyTorch's, not 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.reference import one_torch_thread, write_golden  # noqa: E402
+from dlfs.components import load_topic
+from dlfs.reference import one_torch_thread, write_golden
 
 Parameter = load_topic(3).Parameter  # .data and .grad; Topic 03's optimizers update it in place
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from utils.gradient_check import check_layer
-from utils.testing import as_array, assert_close, assert_shape
+from dlfs.gradient_check import check_layer
+from dlfs.testing import as_array, assert_close, assert_shape
 
 LOC = np.array([5.0, -3.0, 0.0, 100.0, 0.5, -20.0])    # features far from mean 0 ...
 SCALE = np.array([2.0, 0.5, 10.0, 3.0, 1.0, 0.7])      # ... and far from variance 1
@@ -417,7 +417,7 @@ def test_layer_state_dict_round_trip(impl, tmp_path):
 @pytest.mark.value
 @pytest.mark.hint(2)
 def test_layer_trains_with_topic03_sgd(impl):
-    from utils.components import load_topic
+    from dlfs.components import load_topic
 
     optim = load_topic(3)
     rng = np.random.default_rng(18)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_all_finite, assert_close
+from dlfs.testing import as_array, assert_all_finite, assert_close
 
 LOC = np.array([5.0, -3.0, 0.0, 100.0])
 SCALE = np.array([2.0, 0.5, 10.0, 3.0])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from utils.testing import as_array, assert_close
+from dlfs.testing import as_array, assert_close
 
 
 def make_batch(seed, N, D, loc=3.0, scale=2.0, dtype=np.float64):

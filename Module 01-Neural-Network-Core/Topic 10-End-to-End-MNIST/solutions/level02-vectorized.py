@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.datasets import BatchIterator, load_mnist  # noqa: E402
+from dlfs.components import load_topic
+from dlfs.datasets import BatchIterator, load_mnist
 
 optim = load_topic(3, level=2)      # Parameter, Adam, SGD, schedules, clipping
 layers = load_topic(6, level=2)     # Linear, ReLU, Sequential, softmax_cross_entropy

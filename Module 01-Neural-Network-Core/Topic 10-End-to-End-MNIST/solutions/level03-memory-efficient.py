@@ -8,7 +8,7 @@ Where the speed comes from (measured with benchmark.py, see the README for the t
 - the layers of Topics 03, 06, 08 and 09 at THEIR level 3: in-place ops, buffers reused from batch to batch,
   an optimizer step that allocates nothing;
 - float32 everywhere: half the memory traffic of float64 and twice the SIMD width in BLAS;
-- a minibatch is gathered with np.take(..., out=) into one preallocated (B, 784) buffer (utils.datasets.BatchIterator
+- a minibatch is gathered with np.take(..., out=) into one preallocated (B, 784) buffer (dlfs.datasets.BatchIterator
   with reuse_buffers=True) instead of a fancy index that allocates a new array 430 times per epoch;
 - the first Linear layer does not compute dL/dx (nobody needs the gradient of the pixels): a third of its
   backward matmuls saved, exactly what PyTorch skips for inputs that do not require grad.
@@ -27,9 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.datasets import BatchIterator, load_mnist  # noqa: E402
+from dlfs.components import load_topic
+from dlfs.datasets import BatchIterator, load_mnist
 
 optim = load_topic(3, level=3)      # Parameter, Adam, SGD, schedules, clipping
 layers = load_topic(6, level=3)     # Linear, ReLU, Sequential, softmax_cross_entropy

@@ -13,7 +13,6 @@ import io
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 import zipfile
@@ -22,10 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
-from utils.reference import write_golden  # noqa: E402
-from utils.datasets import epoch_permutation, load_mnist  # noqa: E402
+from dlfs.components import load_topic
+from dlfs.datasets import epoch_permutation, load_mnist
+from dlfs.reference import write_golden
 
 NUM_CLASSES = 10
 

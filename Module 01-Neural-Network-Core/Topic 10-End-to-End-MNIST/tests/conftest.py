@@ -1,13 +1,13 @@
 """Shared data for Topic 10's tests: a small real-MNIST split, loaded once per session.
 
-The data comes from utils.datasets (DLFS_DATA, else the user cache, else a download) and is normalised
+The data comes from dlfs.datasets (DLFS_DATA, else the user cache, else a download) and is normalised
 here with NumPy, so every implementation is tested on exactly the same arrays.
 """
 
 import numpy as np
 import pytest
 
-from utils.datasets import load_mnist
+from dlfs.datasets import load_mnist
 
 
 @pytest.fixture(scope="session")

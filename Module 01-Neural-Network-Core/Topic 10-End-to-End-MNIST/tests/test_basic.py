@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from utils.finite_difference_checker import relative_error
-from utils.testing import assert_close
+from dlfs.finite_difference_checker import relative_error
+from dlfs.testing import assert_close
 
 
 @pytest.mark.value

@@ -1,11 +1,8 @@
 """broadcast_shapes aligns the shapes from the LEFT (pads the shorter one with 1s on the right).
 (3, 1) + (1, 3) still works, but (2, 3, 4) + (4,) fails and (5, 1, 4) + (3, 1) compares 5 with 3."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(1, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,13 +1,10 @@
 """matmul pairs row i of a with ROW j of b: out[i, j] = sum_k a[i, k] * b[j, k] (that is a @ b.T).
 It runs on square matrices and gives wrong numbers: [[1, 2], [3, 4]] @ [[5, 6], [7, 8]] gives 17, not 19."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(1, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

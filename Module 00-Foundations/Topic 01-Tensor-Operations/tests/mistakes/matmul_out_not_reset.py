@@ -1,11 +1,8 @@
 """matmul accumulates into the caller's out buffer without resetting it to zero first.
 The first call into a fresh np.zeros buffer looks right; a reused buffer adds the old result to the new one."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(1, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

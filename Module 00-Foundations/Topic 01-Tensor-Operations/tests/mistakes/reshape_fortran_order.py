@@ -1,13 +1,10 @@
 """reshape reads and fills the elements in Fortran order (first axis fastest) instead of C order.
 The shapes are right, the numbers land in the wrong places, and reshaping a C-contiguous array now copies."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(1, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

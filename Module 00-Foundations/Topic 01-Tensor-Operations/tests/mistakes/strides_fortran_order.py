@@ -1,11 +1,8 @@
 """contiguous_strides gives the FIRST axis the smallest stride (Fortran order) instead of the last.
 (2, 3, 4) in float64 gets (8, 16, 48) instead of (96, 32, 8): every address computed from it is wrong."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(1, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,9 +1,6 @@
 """Nodes are processed in the order a depth-first walk from the output first meets them, without a topological sort. It works on trees, but a node used along paths of different lengths runs its backward before all its consumers have added their part."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module, topic_file  # noqa: E402
+from dlfs.components import load_module, topic_file
 
 # a private copy of the level-2 reference, so that patching it cannot leak into the real one
 _ref = load_module(topic_file(2, level=2), name="dlfs_topic02_mistake_depth_first_order")

@@ -1,11 +1,8 @@
 """The matmul gradients multiply the transposed factor on the wrong side: dA = B^T dC and dB = dC A^T instead of dA = dC B^T and dB = A^T dC. It runs for square matrices only, with wrong numbers; other shapes fail inside backward()."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module, topic_file  # noqa: E402
+from dlfs.components import load_module, topic_file
 
 # a private copy of the level-2 reference, so that patching its classes cannot leak into the real one
 _ref = load_module(topic_file(2, level=2), name="dlfs_topic02_mistake_matmul_swapped")

@@ -1,11 +1,8 @@
 """The gradient of a broadcast operand is not summed back to the operand's shape. A bias b of shape (4,) added to a (3, 4) batch gets a (3, 4) gradient, and the update b -= lr * b.grad silently becomes a (3, 4) matrix."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module, topic_file  # noqa: E402
+from dlfs.components import load_module, topic_file
 
 # a private copy of the level-2 reference, so that patching it cannot leak into the real one
 _ref = load_module(topic_file(2, level=2), name="dlfs_topic02_mistake_no_unbroadcast")

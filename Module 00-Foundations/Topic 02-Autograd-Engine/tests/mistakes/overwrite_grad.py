@@ -1,11 +1,8 @@
 """Gradients are assigned (grad = ...) instead of accumulated (grad += ...). A node used twice (a + a, x * x) keeps only its last contribution, and a second backward() does not add to the first."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module, topic_file  # noqa: E402
+from dlfs.components import load_module, topic_file
 
 # a private copy of the level-2 reference, so that patching its classes cannot leak into the real one
 _ref = load_module(topic_file(2, level=2), name="dlfs_topic02_mistake_overwrite_grad")

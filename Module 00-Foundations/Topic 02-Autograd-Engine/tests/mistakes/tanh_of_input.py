@@ -1,11 +1,8 @@
 """The tanh derivative is computed as 1 - x^2 from the input x instead of 1 - t^2 from the output t = tanh(x). The gradient is wrong everywhere except at 0, and becomes negative for |x| > 1."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_module, topic_file  # noqa: E402
+from dlfs.components import load_module, topic_file
 
 # a private copy of the level-2 reference, so that patching its classes cannot leak into the real one
 _ref = load_module(topic_file(2, level=2), name="dlfs_topic02_mistake_tanh_of_input")

@@ -1,12 +1,9 @@
 """Adam with eps inside the square root: sqrt(v_hat + eps) instead of sqrt(v_hat) + eps.
 Small gradients barely move (a gradient of 1e-8 moves 1e-4 of a step instead of half a step), unlike torch.optim.Adam."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(3, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,12 +1,9 @@
 """Adam without bias correction: m and v are used as they are, although both start at zero.
 Adam's first step becomes lr * 0.1 / sqrt(0.001) = 3.2 lr instead of lr, and no trajectory matches torch.optim.Adam."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(3, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

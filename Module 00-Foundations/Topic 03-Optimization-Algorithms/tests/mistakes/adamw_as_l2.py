@@ -1,10 +1,7 @@
 """AdamW implemented as Adam with L2: weight_decay * p is added to the gradient instead of shrinking p.
 The decay then goes through Adam's normalisation: with a zero gradient p moves by lr * sign(p), not by a factor (1 - lr * wd)."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(3, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,13 +1,10 @@
 """clip_grad_norm that clips each gradient by its own norm instead of one global norm for the whole model.
 Each parameter ends with norm <= max_norm, but the direction of the full gradient changes, unlike torch's clip_grad_norm_."""
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(3, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

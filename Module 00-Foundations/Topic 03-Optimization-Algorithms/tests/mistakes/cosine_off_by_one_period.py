@@ -1,11 +1,8 @@
 """Cosine schedule over a full period, cos(2 pi step / total_steps), instead of half a period, cos(pi step / total_steps).
 The learning rate reaches min_lr half way and climbs back to base_lr by the end of training, unlike torch's CosineAnnealingLR."""
 import math
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(3, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,10 +1,7 @@
 """Momentum with lr folded into the buffer (buf = momentum * buf + lr * g; p -= buf), the "velocity" form.
 It equals torch's SGD while lr is constant, but after a schedule changes lr the velocity still carries the old lr."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(3, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

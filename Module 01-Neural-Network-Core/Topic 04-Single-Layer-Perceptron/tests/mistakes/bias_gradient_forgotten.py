@@ -1,13 +1,10 @@
 """logistic_loss returns db = 0: the bias gradient is forgotten.
 Nothing crashes and the loss still falls, but the line is stuck through the origin and the gradient check on b fails.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(4, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,13 +1,10 @@
 """The perceptron moves the weights on every sample, w += lr * (2t - 1) * x, not only on its mistakes.
 It still counts mistakes and may even stop, but the weights keep drifting once a sample is right, so they are not the perceptron's.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(4, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,13 +1,10 @@
 """The perceptron update has its sign flipped: w -= lr * (t - pred) * x.
 Every mistake pushes the line the wrong way, so training never converges, even on separable data.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(4, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,13 +1,10 @@
 """The textbook sigmoid 1 / (1 + np.exp(-z)), and a loss built as log(sigmoid(z)).
 For z = -1000, exp(1000) overflows (RuntimeWarning), sigmoid underflows to 0 and the loss is log(0) = -inf, then NaN.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(4, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,13 +1,10 @@
 """Kaiming initialisation scaled by fan_out instead of fan_in.
 For a (784, 100) layer the std is sqrt(2/100) = 0.14, not sqrt(2/784) = 0.05: 2.8x too large.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(5, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

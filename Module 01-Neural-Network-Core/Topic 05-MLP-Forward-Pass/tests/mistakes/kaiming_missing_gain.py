@@ -1,13 +1,10 @@
 """Kaiming initialisation without the sqrt(2) ReLU gain (std = 1/sqrt(fan_in)).
 ReLU zeroes half the units, so the activation variance halves at every layer and a deep net fades out.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(5, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,13 +1,10 @@
 """softmax normalised over axis=0 (the batch) instead of the class axis.
 Each column sums to 1 instead of each row: a sample's probabilities depend on the rest of the batch.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(5, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

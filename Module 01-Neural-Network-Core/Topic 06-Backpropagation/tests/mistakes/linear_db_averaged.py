@@ -1,11 +1,8 @@
 """db averaged over the batch (dout.mean(axis=0)) instead of summed.
 The 1/N of the mean loss is already inside dout, so the bias gradient is divided by N twice and the biases barely learn.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(6, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

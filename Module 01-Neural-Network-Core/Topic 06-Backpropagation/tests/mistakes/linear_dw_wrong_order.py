@@ -1,11 +1,8 @@
 """dW computed as dout.T @ x instead of x.T @ dout.
 dW comes out as (D_out, D_in), the transpose of W: the update fails, or for a square W silently goes wrong.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(6, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,11 +1,8 @@
 """The L2 gradient of 0.5 * reg * |W|^2 written as 2 * reg * W.
 The loss is right but the weights decay twice as fast as it says; a gradient check with reg > 0 shows it.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(6, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,11 +1,8 @@
 """ReLU backward masked with x >= 0 instead of x > 0.
 At exactly 0 (dead units, zero-padded inputs) the gradient leaks through, unlike PyTorch and the convention.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(6, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,13 +1,10 @@
 """Dead neurons counted per sample (rows) instead of per unit (columns): np.all(a <= 0, axis=1).
 A dead unit is a column that is off for every sample; a sample whose units are all off says nothing of the kind.
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(7, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

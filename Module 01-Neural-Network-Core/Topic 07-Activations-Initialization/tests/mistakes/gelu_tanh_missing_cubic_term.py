@@ -2,13 +2,10 @@
 That is x * sigmoid(1.6 x), a different curve: up to 0.034 away from the GELU it is meant to approximate.
 """
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(7, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

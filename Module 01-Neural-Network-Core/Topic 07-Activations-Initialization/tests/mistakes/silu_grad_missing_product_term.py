@@ -1,11 +1,8 @@
 """SiLU derivative taken as sigmoid(x) alone, forgetting the x * s * (1 - s) term of the product rule.
 d/dx [x * s(x)] = s + x * s'(x): the second term vanishes only at x = 0, so the gradient check fails elsewhere.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(7, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

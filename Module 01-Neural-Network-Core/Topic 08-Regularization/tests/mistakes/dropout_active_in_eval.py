@@ -1,11 +1,8 @@
 """Dropout still drops units in eval mode (the train flag is ignored).
 Predictions become random at test time: two evaluations of the same input disagree, and accuracy drops.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(8, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,11 +1,8 @@
 """Inverted dropout that ALSO multiplies by (1 - p) at test time (mixing the two conventions).
 Training already scaled the survivors by 1 / (1 - p): scaling again at eval shrinks every activation by (1 - p).
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(8, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

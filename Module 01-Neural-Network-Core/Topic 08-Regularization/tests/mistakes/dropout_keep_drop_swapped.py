@@ -1,13 +1,10 @@
 """Keep probability and drop probability swapped: units are KEPT with probability p.
 Dropout(0.2) then drops 80% of the units, and the 1 / p scale keeps the mean, so the loss curve hides it.
 """
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+from dlfs.components import load_topic
 
 _ref = load_topic(8, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

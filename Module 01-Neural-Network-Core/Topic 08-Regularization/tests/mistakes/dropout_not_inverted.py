@@ -1,13 +1,10 @@
 """Dropout without the 1 / (1 - p) scaling: the mask is plain 0/1.
 The expected output shrinks to (1 - p) * x in training but not at test time: the next layer sees different scales.
 """
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+from dlfs.components import load_topic
 
 _ref = load_topic(8, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

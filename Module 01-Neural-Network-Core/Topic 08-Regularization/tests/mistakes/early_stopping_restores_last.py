@@ -1,11 +1,8 @@
 """Early stopping that stores REFERENCES to p.data instead of copies.
 The optimizer updates p.data in place, so the "best" snapshot follows the weights: restore gives the last epoch.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(8, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

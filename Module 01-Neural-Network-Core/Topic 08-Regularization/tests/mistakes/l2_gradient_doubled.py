@@ -1,13 +1,10 @@
 """L2 gradient 2 * lam * W with the 0.5 * lam * ||W||^2 convention.
 The derivative of 0.5 * lam * W^2 is lam * W: the extra 2 doubles the regularization strength in silence.
 """
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+from dlfs.components import load_topic
 
 _ref = load_topic(8, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

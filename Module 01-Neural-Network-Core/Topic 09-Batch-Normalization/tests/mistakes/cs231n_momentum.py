@@ -1,10 +1,7 @@
 """The CS231n momentum convention (momentum = fraction KEPT: running = m * running + (1 - m) * batch) used
 with PyTorch's momentum=0.1: the running statistics jump 90% of the way to each batch instead of 10%."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(9, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,12 +1,9 @@
 """Forgetting eps inside the square root: xhat = (x - mu) / sqrt(var). A constant feature divides 0 by 0
 (NaN), and features of small variance are normalised differently from PyTorch."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(9, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,10 +1,7 @@
 """Updating the running statistics in eval (test) mode too. Evaluating the model on validation data
 silently changes it: the same input gives different outputs from one evaluation to the next."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(9, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,12 +1,9 @@
 """Normalising over the wrong axis: the statistics are taken per SAMPLE (axis=1) instead of per feature.
 Each row comes out with mean 0 and variance 1, but the features keep their own offsets and scales."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(9, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

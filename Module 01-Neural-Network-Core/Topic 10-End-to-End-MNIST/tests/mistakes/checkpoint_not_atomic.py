@@ -1,11 +1,8 @@
 """Checkpoint written straight to its final name. A crash (or a full disk) in the middle of np.savez leaves a truncated file where the last good checkpoint used to be."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(10, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,11 +1,7 @@
 """Gradients not zeroed before the backward pass. Layers ADD into p.grad, so every call returns the sum of all gradients computed so far."""
-import sys
-from pathlib import Path
 
-import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(10, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,11 +1,7 @@
 """Checkpoint without the optimizer state. The weights are restored, but Adam restarts with zero moments and step 1, so a resumed run drifts away from the uninterrupted one."""
-import sys
-from pathlib import Path
 
-import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(10, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

@@ -1,11 +1,8 @@
 """Test images normalised with their own mean/std. Each split then looks standardised, but the model sees test statistics it could never know in production (leakage), and train/test inputs no longer match."""
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(10, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})

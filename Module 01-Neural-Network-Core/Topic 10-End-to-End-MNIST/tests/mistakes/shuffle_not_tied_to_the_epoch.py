@@ -1,11 +1,7 @@
 """The batch iterator is never told the epoch. A fresh iterator starts from epoch 0's order, so a run resumed at epoch 2 trains on epoch 0's batches again and drifts away from the uninterrupted run."""
-import sys
-from pathlib import Path
 
-import numpy as np
 
-sys.path.insert(0, str(next(p for p in Path(__file__).resolve().parents if (p / "utils" / "curriculum.py").is_file())))
-from utils.components import load_topic  # noqa: E402
+from dlfs.components import load_topic
 
 _ref = load_topic(10, level=2)
 globals().update({k: v for k, v in vars(_ref).items() if not k.startswith("__")})
