@@ -26,6 +26,7 @@ from dlfs.testing import CATEGORIES
 from dlfs.timer import speed_ratio
 
 TORCH_MISSING = importlib.util.find_spec("torch") is None
+TASK_MARKERS_FROM = 11  # topics from this number on must label every test with its task
 
 
 def pytest_addoption(parser):
@@ -40,6 +41,7 @@ def pytest_configure(config):
     for name in CATEGORIES:
         config.addinivalue_line("markers", f"{name}: {name} test (a category of the test runner)")
     config.addinivalue_line("markers", "hint(n): the hint (hints/hint-n-*.md) to read when this test fails")
+    config.addinivalue_line("markers", "task(n): the task of questions.md (## Task n) this test checks")
     config.addinivalue_line("markers", "slow: a long-running end-to-end test")
 
 
@@ -53,6 +55,8 @@ def pytest_collection_modifyitems(config, items):
             problems.append(f"{item.nodeid}: needs exactly one category marker of {CATEGORIES}, has {cats}")
         if item.get_closest_marker("hint") is None:
             problems.append(f"{item.nodeid}: needs a @pytest.mark.hint(n) marker")
+        if item.get_closest_marker("task") is None and topic_of_path(item.path).number >= TASK_MARKERS_FROM:
+            problems.append(f"{item.nodeid}: needs a @pytest.mark.task(n) marker (## Task n of questions.md)")
     if problems:
         raise pytest.UsageError("topic tests must be labelled:\n  " + "\n  ".join(problems))
 
