@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent
 
 from dlfs.components import load_module, load_topic
 from dlfs.curriculum import LEVELS, topic_of_path
-from dlfs.testing import CATEGORIES
+from dlfs.testing import CATEGORIES, require_dataset
 from dlfs.timer import speed_ratio
 
 TORCH_MISSING = importlib.util.find_spec("torch") is None
@@ -35,14 +35,21 @@ def pytest_addoption(parser):
                     help="test this implementation file instead of the reference levels")
     group.addoption("--dlfs-levels", default=os.environ.get("DLFS_LEVELS", "1,2,3,4"),
                     help="reference levels to test when no --dlfs-impl is given (default 1,2,3,4)")
+    group.addoption("--dlfs-task", type=int, default=None, metavar="N",
+                    help="only the tests marked @pytest.mark.task(N)")
 
 
 def pytest_configure(config):
+    if not config.getoption("--dlfs-impl"):
+        # the references are tested: every topic they reuse must be a reference too, never learner code
+        os.environ.pop("DLFS_USE_MINE", None)
     for name in CATEGORIES:
         config.addinivalue_line("markers", f"{name}: {name} test (a category of the test runner)")
     config.addinivalue_line("markers", "hint(n): the hint (hints/hint-n-*.md) to read when this test fails")
     config.addinivalue_line("markers", "task(n): the task of questions.md (## Task n) this test checks")
     config.addinivalue_line("markers", "slow: a long-running end-to-end test")
+    config.addinivalue_line("markers", "data(name): needs dataset `name` (mnist, cifar10, tinyshakespeare, fra-eng); "
+                                       "skipped with one clear reason when it is not on this machine")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,6 +66,30 @@ def pytest_collection_modifyitems(config, items):
             problems.append(f"{item.nodeid}: needs a @pytest.mark.task(n) marker (## Task n of questions.md)")
     if problems:
         raise pytest.UsageError("topic tests must be labelled:\n  " + "\n  ".join(problems))
+    task = config.getoption("--dlfs-task")
+    if task is not None:
+        keep = [i for i in items if (m := i.get_closest_marker("task")) is not None and m.args and m.args[0] == task]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Skip reasons grouped and counted (one line each), just above pytest's final summary line."""
+    reasons = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("skipped, by reason", sep="-")
+        for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+            terminalreporter.line(f"{count:5d} × {reason}")
+
+
+def pytest_runtest_setup(item):
+    for marker in item.iter_markers("data"):
+        for name in marker.args:
+            require_dataset(name)
 
 
 def pytest_generate_tests(metafunc):

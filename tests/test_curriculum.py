@@ -48,6 +48,7 @@ class _FakeTopic:
     def __init__(self, folder: Path):
         self.folder = folder
         self.learner_file = folder / "solution.py"
+        self.number = 7
 
     def level_file(self, level):
         return self.folder / f"level{level}.py"
@@ -63,12 +64,50 @@ def test_load_topic_prefers_the_learners_file_only_when_asked(tmp_path, monkeypa
     assert components.load_topic(7).WHO == "level2"
     assert components.load_topic(7, level=3).WHO == "level3"
     monkeypatch.setenv("DLFS_USE_MINE", "3,07")
-    assert components.load_topic(7, level=3).WHO == "mine"
+    assert components.load_topic(7).WHO == "mine"
     monkeypatch.setenv("DLFS_USE_MINE", "all")
     assert components.load_topic(5).WHO == "mine"
     monkeypatch.setenv("DLFS_USE_MINE", "4")
     monkeypatch.setenv("DLFS_LEVEL", "3")
     assert components.load_topic(7).WHO == "level3"
+
+
+def test_an_explicit_level_always_wins_over_dlfs_use_mine(tmp_path, monkeypatch):
+    (tmp_path / "solution.py").write_text("WHO = 'mine'\n")
+    (tmp_path / "level2.py").write_text("WHO = 'level2'\n")
+    monkeypatch.setattr(components, "_topic", lambda n: _FakeTopic(tmp_path))
+    for wanted in ("7", "all"):
+        monkeypatch.setenv("DLFS_USE_MINE", wanted)
+        assert components.load_topic(7, level=2).WHO == "level2", "a reference must never resolve to learner code"
+
+
+def test_dlfs_use_mine_without_a_solution_fails_loudly(tmp_path, monkeypatch):
+    (tmp_path / "level2.py").write_text("WHO = 'level2'\n")
+    monkeypatch.setattr(components, "_topic", lambda n: _FakeTopic(tmp_path))
+    monkeypatch.setenv("DLFS_USE_MINE", "7")
+    with pytest.raises(FileNotFoundError, match="DLFS_USE_MINE"):
+        components.load_topic(7)
+    monkeypatch.setenv("DLFS_USE_MINE", "three")
+    with pytest.raises(ValueError, match="DLFS_USE_MINE"):
+        components.load_topic(7)
+    monkeypatch.delenv("DLFS_USE_MINE")
+    monkeypatch.setenv("DLFS_LEVEL", "9")
+    with pytest.raises(ValueError, match="DLFS_LEVEL"):
+        components.load_topic(7)
+
+
+def test_loaded_topics_says_where_each_topic_came_from(tmp_path, monkeypatch):
+    (tmp_path / "solution.py").write_text("WHO = 'mine'\n")
+    (tmp_path / "level2.py").write_text("WHO = 'level2'\n")
+    monkeypatch.setattr(components, "_topic", lambda n: _FakeTopic(tmp_path))
+    monkeypatch.setattr(components, "_LOADED", {})
+    monkeypatch.setenv("DLFS_USE_MINE", "5")
+    monkeypatch.delenv("DLFS_LEVEL", raising=False)
+    components.load_topic(5)
+    components.load_topic(6)
+    loaded = components.loaded_topics()
+    assert loaded[5] == ((tmp_path / "solution.py").resolve(), "your solution.py (DLFS_USE_MINE)")
+    assert loaded[6] == ((tmp_path / "level2.py").resolve(), "reference level 2")
 
 
 def test_load_module_reports_a_missing_file(tmp_path):

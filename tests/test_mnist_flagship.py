@@ -15,6 +15,7 @@ import pytest
 from dlfs.curriculum import topic
 
 TOPIC = topic(10)
+pytestmark = pytest.mark.data("mnist")
 
 
 def run_train(*args, timeout=900):

@@ -108,3 +108,97 @@ def test_progress_records_a_passing_learner_file(tmp_path, home, monkeypatch):
 
     progress.record_result(1, "passed", 10, 10, "solution.py")
     assert progress.badge(progress.load_state()).endswith("Module 0 Topic 01 (3%)")
+
+
+def _record(name, outcome="passed", category="value", task=1, hint=1, not_implemented=False, message=""):
+    return {"nodeid": f"tests/test_basic.py::{name}", "name": name, "file": "test_basic.py", "category": category,
+            "hint": hint, "task": task, "when": "call", "outcome": outcome, "message": message,
+            "exception": None, "not_implemented": not_implemented, "timeout": False, "duration": 0.01,
+            "speed_ratio": None, "speed_threshold": None, "speed_detail": None}
+
+
+def test_work_in_progress_shows_real_failures_first_and_unstarted_tasks_on_one_line(capsys):
+    from dlfs.test_runner import TopicResult, report_topic
+
+    todo = dict(outcome="failed", not_implemented=True, message="NotImplementedError: Task 5")
+    res = TopicResult(topic=topic(9), file=topic(9).learner_file, records=[
+        _record("test_task1_shape", category="shape"),
+        _record("test_task5_value", task=5, hint=2, **todo),
+        _record("test_task2_value", task=2, hint=4, outcome="failed", message="dgamma differs: got 2, expected 1"),
+        _record("test_task6_edge", category="edge", task=6, hint=3, **todo),
+        _record("test_task2_speed", category="performance", task=2, hint=3, outcome="failed",
+                message="ValueError: shapes do not chain"),
+    ])
+    report_topic(res, "your solution")
+    out = capsys.readouterr().out
+    assert "1 failing test(s)" in out, "a NotImplementedError is not a real failure, nor is a speed test"
+    assert out.index("task 2 · test_task2_value: dgamma differs") < out.index("Not started: tasks 5, 6")
+    assert "hints/hint-4-" in out.split("Not started")[0], "the real failure points to its own hint"
+    assert "Value tests: 0/2 passed, 1 not started" in out
+    assert "test_task2_speed not measured, it raised: ValueError" in out
+    assert res.failed == 3 and res.passed == 1 and res.status == "failed"
+    assert "1/4 tests passed" in out.splitlines()[-1]
+
+
+def test_a_topic_without_its_dataset_says_so_in_one_line(capsys):
+    from dlfs.test_runner import TopicResult, report_topic
+
+    why = "needs data: MNIST is not on this machine (looked in /x/mnist): run `python -m dlfs.datasets --download mnist`"
+    res = TopicResult(topic=topic(10), file=topic(10).learner_file,
+                      records=[_record(f"test_{i}", outcome="skipped", message=why) for i in range(7)])
+    report_topic(res, "your solution")
+    out = capsys.readouterr().out
+    assert out.count("MNIST is not on this machine") == 1 and "7 test(s) skipped: not a problem with your code" in out
+    assert "❌" not in out and "→ read" not in out, "missing data must not blame the learner's code"
+    assert res.status == "no data"
+
+
+def test_a_solution_outside_the_repository_gets_the_same_result_as_in_place(tmp_path, home):
+    t = topic(9)
+    copy = tmp_path / "elsewhere" / "solution.py"
+    copy.parent.mkdir()
+    copy.write_text(t.level_file(2).read_text())
+    here = run("--day", "9", "--level", "2", home=home)
+    there = run("--day", "9", "--impl", str(copy), home=home)
+    assert there.returncode == 0, there.stdout + there.stderr
+    assert f"Testing: {copy}" in there.stdout, "the runner names the file it tested"
+    assert here.stdout.splitlines()[-1] == there.stdout.splitlines()[-1]
+
+
+def test_a_reference_level_never_runs_on_the_learners_earlier_topics(tmp_path, home):
+    if topic(3).learner_file.exists():
+        pytest.skip("a solution.py exists in Topic 03 of this checkout; this test needs a pristine folder")
+    env_home = dict(home=home)
+    os.environ["DLFS_USE_MINE"] = "3"
+    try:
+        proc = run("--day", "9", "--level", "2", **env_home)
+    finally:
+        del os.environ["DLFS_USE_MINE"]
+    assert proc.returncode == 0, proc.stdout
+    assert "03 ← Module 00-Foundations/Topic 03-Optimization-Algorithms/solutions/level02" in proc.stdout
+
+
+def test_dlfs_use_mine_on_a_learner_run_lists_the_learners_file(tmp_path, home):
+    if topic(3).learner_file.exists():
+        pytest.skip("a solution.py exists in Topic 03 of this checkout; this test needs a pristine folder")
+    copy = tmp_path / "solution.py"
+    copy.write_text(topic(9).level_file(2).read_text())
+    os.environ["DLFS_USE_MINE"] = "3"
+    try:
+        proc = run("--day", "9", "--impl", str(copy), home=home)
+    finally:
+        del os.environ["DLFS_USE_MINE"]
+    assert proc.returncode == 1
+    assert "DLFS_USE_MINE asks for your Topic 03 solution" in proc.stdout, "a missing solution.py is an error"
+
+
+def test_dlfs_console_command_calls_the_same_runner(tmp_path, home):
+    env = dict(os.environ, DLFS_HOME=str(home))
+    cli = [sys.executable, "-m", "dlfs.cli"]
+    proc = subprocess.run(cli + ["hint", "1", "1"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("# Hint 1")
+    proc = subprocess.run(cli + ["test", "1", "--level", "2", "-k", "shape"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and "level02-vectorized.py" in proc.stdout, proc.stdout + proc.stderr
+    proc = subprocess.run(cli + ["progress"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0

@@ -50,6 +50,7 @@ def pytest_runtest_logreport(report):
     item = pytest_runtest_logreport.items.get(report.nodeid)
     category = next((c for c in CATEGORIES if item is not None and item.get_closest_marker(c)), "other")
     hint_marker = item.get_closest_marker("hint") if item is not None else None
+    task_marker = item.get_closest_marker("task") if item is not None else None
     props = dict(report.user_properties)
     record = {
         "nodeid": report.nodeid,
@@ -57,6 +58,7 @@ def pytest_runtest_logreport(report):
         "file": report.nodeid.split("::")[0].split("/")[-1],
         "category": category,
         "hint": hint_marker.args[0] if hint_marker and hint_marker.args else None,
+        "task": task_marker.args[0] if task_marker and task_marker.args else None,
         "when": report.when,
         "outcome": report.outcome,
         "message": _short_message(report) if not report.passed else "",
@@ -70,6 +72,18 @@ def pytest_runtest_logreport(report):
     }
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
+
+
+def pytest_sessionfinish(session):
+    """Last line: which file every reused topic came from (load_topic's record)."""
+    path = getattr(pytest_runtest_logreport, "path", None)
+    if path is None:
+        return
+    from dlfs.components import loaded_topics
+
+    reused = {str(n): {"file": str(f), "how": how} for n, (f, how) in loaded_topics().items()}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"reused": reused}) + "\n")
 
 
 def pytest_collection_finish(session):

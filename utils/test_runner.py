@@ -51,9 +51,11 @@ class TopicResult:
     output_tail: str = ""
     seconds: float = 0.0
 
+    reused: dict = field(default_factory=dict)
+
     @property
     def counted(self):
-        return [r for r in self.records if r["outcome"] != "skipped"]
+        return [r for r in self.records if r["outcome"] != "skipped" and not _is_unmeasured_speed(r)]
 
     @property
     def passed(self) -> int:
@@ -61,7 +63,29 @@ class TopicResult:
 
     @property
     def failed(self) -> int:
-        return sum(r["outcome"] == "failed" for r in self.records)
+        return sum(r["outcome"] == "failed" for r in self.counted)
+
+    @property
+    def real_failures(self) -> list:
+        """Failures of code that runs (not NotImplementedError), in the order the tests ran."""
+        return [r for r in self.counted if r["outcome"] == "failed" and not r["not_implemented"]]
+
+    @property
+    def unstarted_tasks(self) -> list:
+        """Tasks (of questions.md) whose every counted test stopped at NotImplementedError."""
+        by_task = defaultdict(list)
+        for r in self.counted:
+            by_task[r.get("task")].append(r)
+        return sorted(k for k, recs in by_task.items() if k is not None and all(r["not_implemented"] for r in recs))
+
+    @property
+    def data_skips(self) -> dict:
+        """{reason: count} of tests skipped because a dataset is not on this machine."""
+        reasons = defaultdict(int)
+        for r in self.records:
+            if r["outcome"] == "skipped" and r["message"].startswith(DATA_SKIP_PREFIX):
+                reasons[r["message"][len(DATA_SKIP_PREFIX):].strip()] += 1
+        return dict(reasons)
 
     @property
     def skipped(self) -> int:
@@ -80,7 +104,21 @@ class TopicResult:
     def status(self) -> str:
         if self.not_started:
             return "not started"
+        if not self.counted and self.data_skips and not (self.crashed or self.hung):
+            return "no data"
         return "passed" if self.ok else "failed"
+
+
+DATA_SKIP_PREFIX = "needs data:"
+
+
+def _is_unmeasured_speed(r: dict) -> bool:
+    """A performance test that raised: reported as 'not measured', never counted as a failure."""
+    return r["category"] == "performance" and r["outcome"] == "failed" and not r["not_implemented"]
+
+
+def _num(x) -> str:
+    return f"{x:.6g}"
 
 
 def _rel(path: Path) -> str:
@@ -91,7 +129,8 @@ def _rel(path: Path) -> str:
 
 
 def run_topic(t: Topic, impl: Path, test_timeout: int = DEFAULT_TEST_TIMEOUT,
-              topic_timeout: int = DEFAULT_TOPIC_TIMEOUT, select: str | None = None) -> TopicResult:
+              topic_timeout: int = DEFAULT_TOPIC_TIMEOUT, select: str | None = None,
+              task: int | None = None) -> TopicResult:
     """Run topic t's tests against `impl` in a child pytest process and collect per-test records."""
     result = TopicResult(topic=t, file=impl)
     with tempfile.TemporaryDirectory(prefix="dlfs-run-") as tmp:
@@ -104,8 +143,11 @@ def run_topic(t: Topic, impl: Path, test_timeout: int = DEFAULT_TEST_TIMEOUT,
             cmd += ["--timeout", str(test_timeout)]
         if select:
             cmd += ["-k", select]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-                   MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+        if task is not None:
+            cmd += ["--dlfs-task", str(task)]
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+        if Path(impl).resolve().parent.name == "solutions":
+            env.pop("DLFS_USE_MINE", None)  # a reference is tested on references only, never on learner code
         start = time.perf_counter()
         with open(log, "w", encoding="utf-8", errors="replace") as out:
             proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
@@ -119,7 +161,12 @@ def run_topic(t: Topic, impl: Path, test_timeout: int = DEFAULT_TEST_TIMEOUT,
                 result.returncode = -9
         result.seconds = time.perf_counter() - start
         if report.exists():
-            result.records = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines() if line]
+            for line in report.read_text(encoding="utf-8").splitlines():
+                entry = json.loads(line) if line else None
+                if entry and "reused" in entry:
+                    result.reused = {int(n): v for n, v in entry["reused"].items()}
+                elif entry:
+                    result.records.append(entry)
         text = log.read_text(encoding="utf-8", errors="replace")
         result.output_tail = "\n".join(text.strip().splitlines()[-15:])
         # pytest exit codes: 0 all passed, 1 some failed, 5 none collected; anything else is a crash
@@ -150,16 +197,52 @@ def _bar(done: int, total: int, width: int = 30) -> str:
     return "[" + "#" * filled + head + " " * (width - filled - len(head)) + "]"
 
 
+def _first_line(r: dict) -> str:
+    if r["timeout"]:
+        return "timed out (an infinite loop?)"
+    return r["message"].strip().splitlines()[0] if r["message"].strip() else r["outcome"]
+
+
+def _hint_line(t: Topic, h) -> str:
+    return f"→ read {_hint_name(t, h)}  (python utils/test_runner.py --day {t.number} --hint {h})"
+
+
+def _tasks_text(tasks) -> str:
+    return ("task " if len(tasks) == 1 else "tasks ") + ", ".join(str(k) for k in tasks)
+
+
 def report_topic(res: TopicResult, label: str, verbose: bool = False) -> None:
+    """Print one topic's result: real failures first, then tasks not started, then the per-category table."""
     t = res.topic
     print(f"\nTopic {t.number:02d} · {t.title}")
     print(f"Testing: {_rel(res.file)}  ({label})")
+    reused = {n: v for n, v in sorted(res.reused.items()) if n != t.number}
+    if reused:
+        print("Reused topics: " + "; ".join(f"{n:02d} ← {_rel(Path(v['file']))} ({v['how']})" for n, v in reused.items()))
+    for reason, count in res.data_skips.items():
+        print(f"{ICONS['skip']} {reason} ({count} test(s) skipped: not a problem with your code)")
     if res.not_started:
         print(f"{ICONS['todo']} Not started: all {len(res.counted)} tests stopped at NotImplementedError "
               f"(the untouched starter).")
         print(f"   Open {_rel(t.folder / 'questions.md')} and implement the first task; "
               f"stuck? python utils/test_runner.py --day {t.number} --hint 1")
         return
+
+    failures = res.real_failures
+    if failures:
+        shown = failures if verbose else failures[:5]
+        print(f"{ICONS['fail']} {len(failures)} failing test(s), in the order they ran:")
+        for r in shown:
+            task = f"task {r['task']} · " if r.get("task") is not None else ""
+            print(f"   {task}{r['name']}: {_first_line(r)}")
+            if r["hint"] is not None:
+                print(f"     {_hint_line(t, r['hint'])}")
+        if len(failures) > len(shown):
+            print(f"   ... and {len(failures) - len(shown)} more (-v lists them all)")
+    unstarted = res.unstarted_tasks
+    if unstarted:
+        print(f"{ICONS['todo']} Not started: {_tasks_text(unstarted)} (their tests stop at NotImplementedError)")
+
     by_cat = defaultdict(list)
     for r in res.records:
         by_cat[r["category"]].append(r)
@@ -167,39 +250,22 @@ def report_topic(res: TopicResult, label: str, verbose: bool = False) -> None:
         recs = [r for r in by_cat.get(cat, []) if r["outcome"] != "skipped"]
         if not recs:
             continue
-        passed = [r for r in recs if r["outcome"] == "passed"]
-        failed = [r for r in recs if r["outcome"] != "passed"]
         title = CATEGORY_TITLES[cat]
-        if cat == "performance" and not failed:
-            slow = [r for r in recs if r.get("speed_ratio") and r["speed_ratio"] > (r.get("speed_threshold") or 3.0)]
-            ratios = [r["speed_ratio"] for r in recs if r.get("speed_ratio")]
-            if slow:
-                worst = max(slow, key=lambda r: r["speed_ratio"])
-                print(f"{ICONS['warn']} {title}: {worst['speed_ratio']:.1f}x the reference time "
-                      f"(threshold {worst['speed_threshold']:.1f}x) in {worst['name']} - consider optimization "
-                      f"({_hint_name(t, worst['hint'])})")
-            else:
-                shown = f", worst {max(ratios):.1f}x the reference time" if ratios else ""
-                print(f"{ICONS['pass']} {title}: {len(passed)}/{len(recs)} passed{shown}")
+        if cat == "performance":
+            _report_performance(t, title, recs)
             continue
-        if not failed:
-            print(f"{ICONS['pass']} {title}: {len(passed)}/{len(recs)} passed")
-            continue
-        first = failed[0]
-        why = "timed out (an infinite loop?)" if first["timeout"] else first["message"].splitlines()[0] if first[
-            "message"] else first["outcome"]
-        print(f"{ICONS['fail']} {title}: {len(passed)}/{len(recs)} passed - failed on {first['name']}: {why}")
-        hints = sorted({r["hint"] for r in failed if r["hint"] is not None})
-        for h in hints:
-            print(f"     → read {_hint_name(t, h)}  (python utils/test_runner.py --day {t.number} --hint {h})")
-        if verbose:
-            for r in failed[1:]:
-                msg = r["message"].splitlines()[0] if r["message"] else r["outcome"]
-                print(f"       also {r['name']}: {msg}")
-    skipped = [r for r in res.records if r["outcome"] == "skipped"]
-    if skipped:
-        reasons = sorted({r["message"] for r in skipped})
-        print(f"{ICONS['skip']} Skipped: {len(skipped)} test(s) - " + "; ".join(reasons))
+        passed = [r for r in recs if r["outcome"] == "passed"]
+        todo = [r for r in recs if r["outcome"] != "passed" and r["not_implemented"]]
+        icon = ICONS["pass"] if len(passed) == len(recs) else ICONS["todo"] if len(passed) + len(todo) == len(
+            recs) else ICONS["fail"]
+        extra = f", {len(todo)} not started" if todo else ""
+        print(f"{icon} {title}: {len(passed)}/{len(recs)} passed{extra}")
+    other_skips = [r for r in res.records if r["outcome"] == "skipped" and not r["message"].startswith(DATA_SKIP_PREFIX)]
+    if other_skips:
+        reasons = defaultdict(int)
+        for r in other_skips:
+            reasons[r["message"]] += 1
+        print(f"{ICONS['skip']} Skipped: " + "; ".join(f"{n} × {why}" for why, n in reasons.items()))
     if res.hung:
         print(f"{ICONS['time']} The test process was stopped after {res.seconds:.0f} s (a hang?). "
               f"Results above cover the tests that finished.")
@@ -211,6 +277,27 @@ def report_topic(res: TopicResult, label: str, verbose: bool = False) -> None:
         print(f"{ICONS['crash']} No test ran. Output of pytest:\n     " + res.output_tail.replace("\n", "\n     "))
     total = res.passed + res.failed
     print(f"{_bar(res.passed, total)} {res.passed}/{total} tests passed in {res.seconds:.1f} s")
+
+
+def _report_performance(t: Topic, title: str, recs: list) -> None:
+    """Speed is reported, never failed: a ratio above its threshold is a warning."""
+    unmeasured = [r for r in recs if _is_unmeasured_speed(r)]
+    todo = [r for r in recs if r["outcome"] == "failed" and r["not_implemented"]]
+    measured = [r for r in recs if r.get("speed_ratio")]
+    slow = [r for r in measured if r["speed_ratio"] > (r.get("speed_threshold") or 3.0)]
+    if slow:
+        worst = max(slow, key=lambda r: r["speed_ratio"])
+        print(f"{ICONS['warn']} {title}: {_num(worst['speed_ratio'])}x the reference time "
+              f"(threshold {_num(worst['speed_threshold'])}x) in {worst['name']} - consider optimization "
+              f"({_hint_name(t, worst['hint'])})")
+    elif measured:
+        print(f"{ICONS['pass']} {title}: {len(measured)} measured, worst "
+              f"{_num(max(r['speed_ratio'] for r in measured))}x the reference time")
+    if todo:
+        print(f"{ICONS['todo']} {title}: {len(todo)} not started")
+    for r in unmeasured:
+        print(f"{ICONS['warn']} {title}: {r['name']} not measured, it raised: {_first_line(r)} "
+              f"(see the failing tests above)")
 
 
 def _file_for(t: Topic, level, impl):
@@ -322,6 +409,7 @@ def main(argv=None) -> int:
     source.add_argument("--impl", metavar="PATH", help="test this file")
     parser.add_argument("--hint", type=int, metavar="K", help="print hint K of the topic")
     parser.add_argument("-k", dest="select", metavar="EXPR", help="only tests matching this pytest -k expression")
+    parser.add_argument("--task", type=int, metavar="N", help="only the tests of task N of questions.md")
     parser.add_argument("--timeout", type=int, default=DEFAULT_TEST_TIMEOUT, help="seconds allowed per test")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every failing test")
     args = parser.parse_args(argv)
@@ -376,12 +464,12 @@ def main(argv=None) -> int:
                 print(f"\nTopic {t.number:02d}: file not found: {file}")
                 any_problem = True
                 continue
-            res = run_topic(t, file, test_timeout=args.timeout, select=args.select)
+            res = run_topic(t, file, test_timeout=args.timeout, select=args.select, task=args.task)
             report_topic(res, label, verbose=args.verbose)
             total_passed += res.passed
             total_failed += res.failed
             any_problem |= not res.ok
-            if file == t.learner_file and not args.select:
+            if file == t.learner_file and not args.select and args.task is None and res.status != "no data":
                 progress.record_result(t.number, res.status, res.passed, res.passed + res.failed, _rel(file))
     print()
     print(f"{total_passed} passed, {total_failed} failed")

@@ -4,10 +4,22 @@ The data comes from dlfs.datasets (DLFS_DATA, else the user cache, else a downlo
 here with NumPy, so every implementation is tested on exactly the same arrays.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from dlfs.datasets import load_mnist
+
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test of this topic trains or evaluates on real MNIST: without it they skip, with one reason."""
+    for item in items:
+        if HERE in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.data("mnist"))
 
 
 @pytest.fixture(scope="session")
