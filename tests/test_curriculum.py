@@ -25,7 +25,7 @@ def test_folder_names_follow_the_blueprint_pattern():
         assert t.folder == REPO_ROOT / t.module_folder / t.folder_name
 
 
-@pytest.mark.skipif(not SPEC_README.is_file(), reason="the specification folder ../shared/spec is not beside this checkout")
+@pytest.mark.skipif(not SPEC_README.is_file(), reason="the maintainers' specification folder (spec/ in the folder beside this checkout) is not here")
 def test_names_match_the_specification_table():
     text = SPEC_README.read_text(encoding="utf-8")
     for t in TOPICS:

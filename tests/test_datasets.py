@@ -34,7 +34,8 @@ from dlfs.datasets import (
 
 SHARED = os.environ.get("DLFS_DATA", "")
 needs_real_data = pytest.mark.skipif(
-    not SHARED, reason="DLFS_DATA is not set: point it at a data directory (e.g. ../shared/data) to run real-data tests"
+    not SHARED, reason="DLFS_DATA is not set: these tests check the real files of a data directory "
+                       "(python -m dlfs.datasets --download all fills one; then set DLFS_DATA to it)"
 )
 
 
@@ -821,3 +822,18 @@ def test_reused_buffers_give_the_same_batches_without_new_arrays():
         seen.append(a.base if a.base is not None else a)
     assert all(base is seen[0] for base in seen), "every batch must live in the same preallocated buffer"
     assert len(seen) == 4 and len(plain[-1][0]) == 2
+
+
+def test_missing_reason_says_what_to_do_and_finds_either_cifar_form(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("DLFS_DATA", str(tmp_path / "data"))
+    reason = ds.missing_reason("mnist")
+    assert "MNIST is not on this machine" in reason and "--download mnist" in reason and "DLFS_DATA" in reason
+    for remote in ds.REMOTE_FILES[ds.MNIST]:
+        write_files(tmp_path / "data" / "mnist", {remote.name: b"x"})
+    assert ds.missing_reason("mnist") is None, "presence is enough: the loader verifies the checksums"
+    assert ds.missing_reason("cifar10") is not None
+    write_files(tmp_path / "cache" / ds.CACHE_NAME / "cifar-10", {ds.CIFAR10_TARBALL: b"x"})
+    assert ds.missing_reason("cifar10") is None, "the tarball is converted on first use"
+    with pytest.raises(ValueError, match="unknown dataset"):
+        ds.missing_reason("imagenet")

@@ -89,7 +89,8 @@ def badge(state: dict) -> str:
         last = next(t for t in TOPICS if t.number == done[-1])
         where = f"Module {last.module} Topic {last.number:02d}"
     else:
-        where = "Module 0 Topic 00"
+        first = TOPICS[0]
+        where = f"nothing done yet: start with Topic {first.number:02d} (dlfs start {first.number})"
     return f"[{bar}] {where} ({share:.0%})"
 
 
