@@ -13,6 +13,10 @@ relative error below 1e-5 (usually 1e-8 or better); 1e-2 and above means a bug.
     report = check_layer(forward, backward, x, W, b)
 
     python utils/gradient_check.py    # runnable example on a small linear + softmax model
+
+This is the one module tests import gradient checks from. The finite differences themselves (and Topic 02's
+op-by-op gate) live in dlfs.finite_difference_checker; `numerical_gradient` and `relative_error` are
+re-exported here so that a test needs one import.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from dlfs.finite_difference_checker import numerical_gradient, numerical_jacobian_vector, relative_error
+
+__all__ = ["GradientReport", "check_layer", "check_model", "numerical_gradient", "numerical_jacobian_vector",
+           "relative_error", "TOLERANCE"]
 
 TOLERANCE = 1e-5
 

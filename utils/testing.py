@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# the one gradient-check measure, defined once beside the finite differences it compares with
+from dlfs.finite_difference_checker import relative_error as rel_error  # noqa: F401
+
 CATEGORIES = ("shape", "value", "gradient", "edge", "determinism", "performance")
 
 
@@ -50,14 +53,6 @@ def assert_close(actual, expected, rtol: float = 1e-6, atol: float = 1e-8, what:
             f"worst at index {tuple(int(i) for i in worst)}: got {float(a64[worst]):.6g}, expected {float(e64[worst]):.6g} "
             f"(difference {float(diff[worst]):.3g}) "
             f"(rtol={rtol:g}, atol={atol:g})")
-
-
-def rel_error(a, b, floor: float = 1e-8) -> float:
-    """max |a-b| / max(|a|+|b|, floor): the usual gradient-check measure."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.size == 0:
-        return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)))
 
 
 def assert_all_finite(x, what: str = "output") -> None:

@@ -36,6 +36,13 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)   # the tanh-GELU constant
 GELU_CUBIC = 0.044715                       # the tanh-GELU cubic coefficient
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)  # normal density at 0
 
+# Saturation points: beyond them the result is exact at the cap, and the cap keeps squares and products of
+# huge finite inputs (x = 1e200, or 3e38 in float32) from overflowing (no warning, no inf * 0 = NaN).
+SIGMOID_SATURATION = 1000.0   # |z| >= 1000: sigmoid(z) is exactly 0 or 1 (exp(-1000) underflows to 0)
+GELU_TANH_SATURATION = 10.0   # |x| >= 10: tanh(sqrt(2/pi) (x + 0.044715 x^3)) is exactly +-1 in float32 and float64
+ERFC_ZERO = 30.0              # z >= 30: erfc(z) < 1e-392, exactly 0 in floating point
+DENSITY_ZERO = 40.0           # |x| >= 40: exp(-x^2 / 2) underflows to 0
+
 # erfc(z) = t * exp(-z**2 + sum_k c_k T_k(y)) for z >= 0, t = 2 / (2 + z), y = 2t - 1 in (-1, 1]:
 # a Chebyshev series (Numerical Recipes, 3rd ed., section 6.2.2). The exponent is smooth in t, so 28 terms give
 # |erf error| < 3e-16 on the whole real line (measured against math.erf) and a relative erfc error < 1e-14
@@ -112,20 +119,35 @@ def elu_grad(x, alpha=1.0):
 # Task 4: Swish / SiLU
 # ----------------------------------------------------------------------------------------------------
 
+def _scaled(x, beta):
+    """z = beta * x with |z| capped at SIGMOID_SATURATION, where sigmoid(z) is already exactly 0 or 1.
+
+    The cap is applied to x (at SIGMOID_SATURATION / |beta|), so beta * x itself never overflows.
+    """
+    if beta == 0:
+        return np.zeros_like(x)
+    limit = SIGMOID_SATURATION / abs(beta)
+    return beta * np.clip(x, -limit, limit)
+
+
 def swish(x, beta=1.0):
     """x * sigmoid(beta * x). beta = 1 is SiLU; beta -> infinity tends to ReLU; beta = 0 gives x / 2.
 
     Topic 05's sigmoid never overflows (it only exponentiates -|x|), so neither does swish at x = +-1000.
     """
     x = _as_float(x)
-    return x * topic05.sigmoid(beta * x)
+    return x * topic05.sigmoid(_scaled(x, beta))
 
 
 def swish_grad(x, beta=1.0):
-    """d/dx [x * s(beta x)] = s + beta * x * s * (1 - s), with s = sigmoid(beta * x)."""
+    """d/dx [x * s(beta x)] = s + beta * x * s * (1 - s), with s = sigmoid(beta * x).
+
+    Written with z = beta * x (capped): s * (1 + z * (1 - s)). Where the cap applies, s * (1 - s) is exactly 0.
+    """
     x = _as_float(x)
-    s = topic05.sigmoid(beta * x)
-    return s * (1 + beta * x * (1 - s))
+    z = _scaled(x, beta)
+    s = topic05.sigmoid(z)
+    return s * (1 + z * (1 - s))
 
 
 def silu(x):
@@ -147,7 +169,9 @@ def _erfc_nonneg(z):
 
     Clenshaw evaluates sum_k c_k T_k(y) without forming any T_k: d_j = 2y d_{j+1} - d_{j+2} + c_j.
     Here 2y = 4t - 2. The result has the relative accuracy of a float even where erfc is 1e-300.
+    z is capped at ERFC_ZERO (erfc is exactly 0 beyond), so z * z cannot overflow for huge finite z.
     """
+    z = np.minimum(z, ERFC_ZERO)
     t = 2 / (2 + z)
     two_y = 4 * t - 2
     d = np.zeros_like(z)
@@ -183,6 +207,13 @@ def _check_approximate(approximate):
         raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
+def _gelu_tanh_T(x):
+    """tanh(sqrt(2/pi) (x + 0.044715 x^3)), with x capped at +-GELU_TANH_SATURATION (where it is already +-1):
+    x ** 3 of a huge finite x would overflow."""
+    xc = np.clip(x, -GELU_TANH_SATURATION, GELU_TANH_SATURATION)
+    return np.tanh(SQRT_2_OVER_PI * (xc + GELU_CUBIC * xc ** 3))
+
+
 def gelu(x, approximate="none"):
     """GELU(x) = x * Phi(x), Phi the standard normal CDF (approximate="none", torch's default).
 
@@ -192,7 +223,7 @@ def gelu(x, approximate="none"):
     _check_approximate(approximate)
     x = _as_float(x)
     if approximate == "tanh":
-        return 0.5 * x * (1 + np.tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x ** 3)))
+        return 0.5 * x * (1 + _gelu_tanh_T(x))
     return (x * _normal_cdf(x)).astype(x.dtype, copy=False)
 
 
@@ -206,10 +237,13 @@ def gelu_grad(x, approximate="none"):
     _check_approximate(approximate)
     x = _as_float(x)
     if approximate == "tanh":
-        T = np.tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x ** 3))
-        du_dx = SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x)
-        return 0.5 * (1 + T) + 0.5 * x * (1 - T * T) * du_dx
-    density = INV_SQRT_2PI * np.exp(-0.5 * x * x)
+        # capped x: beyond the cap 1 - T^2 is exactly 0, so the second term is 0 with x or with the cap
+        xc = np.clip(x, -GELU_TANH_SATURATION, GELU_TANH_SATURATION)
+        T = _gelu_tanh_T(xc)
+        du_dx = SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * xc * xc)
+        return 0.5 * (1 + T) + 0.5 * xc * (1 - T * T) * du_dx
+    xc = np.clip(x, -DENSITY_ZERO, DENSITY_ZERO)      # x * x of a huge finite x would overflow
+    density = INV_SQRT_2PI * np.exp(-0.5 * xc * xc)
     return (_normal_cdf(x) + x * density).astype(x.dtype, copy=False)
 
 
