@@ -36,6 +36,10 @@ SQRT_HALF = math.sqrt(0.5)
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 GELU_CUBIC = 0.044715
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# Beyond these points the result is exact at the cap; the cap keeps beta * v and v ** 3 of a huge finite v
+# from overflowing (to inf, and then inf * 0 = NaN in the derivatives).
+SIGMOID_SATURATION = 1000.0   # |z| >= 1000: sigmoid(z) is exactly 0 or 1
+GELU_TANH_SATURATION = 10.0   # |v| >= 10: the tanh of the tanh-GELU is exactly +-1
 
 
 def _as_float(x) -> np.ndarray:
@@ -104,18 +108,32 @@ def elu_grad(x, alpha=1.0):
 # Task 4: Swish / SiLU
 # ----------------------------------------------------------------------------------------------------
 
+def _capped(v, limit):
+    """v clipped to [-limit, limit] (NaN stays NaN)."""
+    return max(-limit, min(v, limit)) if v == v else v
+
+
+def _scaled(v, beta):
+    """z = beta * v, with |z| capped at SIGMOID_SATURATION (where the sigmoid is exactly 0 or 1)."""
+    return beta * _capped(v, SIGMOID_SATURATION / abs(beta)) if beta else 0.0
+
+
 def swish(x, beta=1.0):
     """x * sigmoid(beta * x), with Topic 05's overflow-free sigmoid."""
     x = _as_float(x)
-    s = loops05.sigmoid(_elementwise(lambda v: beta * v, x))
+    s = loops05.sigmoid(_elementwise(lambda v: _scaled(v, beta), x))
     return _elementwise(lambda v, sv: v * sv, x, s)
 
 
 def swish_grad(x, beta=1.0):
-    """s + beta * x * s * (1 - s), s = sigmoid(beta * x): the product rule on x * s(beta x)."""
+    """s + beta * x * s * (1 - s), s = sigmoid(beta * x): the product rule on x * s(beta x).
+
+    With z = beta * x (capped): s * (1 + z * (1 - s)); where the cap applies, 1 - s or s is exactly 0.
+    """
     x = _as_float(x)
-    s = loops05.sigmoid(_elementwise(lambda v: beta * v, x))
-    return _elementwise(lambda v, sv: sv * (1 + beta * v * (1 - sv)), x, s)
+    z = _elementwise(lambda v: _scaled(v, beta), x)
+    s = loops05.sigmoid(z)
+    return _elementwise(lambda zv, sv: sv * (1 + zv * (1 - sv)), z, s)
 
 
 def silu(x):
@@ -148,14 +166,16 @@ def _check_approximate(approximate):
 
 
 def _gelu_tanh(v):
-    u = SQRT_2_OVER_PI * (v + GELU_CUBIC * v * v * v)   # v * v * v: v ** 3 raises OverflowError for huge v
+    c = _capped(v, GELU_TANH_SATURATION)                # v ** 3 raises OverflowError for huge v
+    u = SQRT_2_OVER_PI * (c + GELU_CUBIC * c * c * c)
     return 0.5 * v * (1.0 + math.tanh(u))
 
 
 def _gelu_tanh_grad(v):
-    T = math.tanh(SQRT_2_OVER_PI * (v + GELU_CUBIC * v * v * v))
-    du_dv = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * v * v)
-    return 0.5 * (1.0 + T) + 0.5 * v * (1.0 - T * T) * du_dv
+    c = _capped(v, GELU_TANH_SATURATION)                # beyond the cap 1 - T^2 is exactly 0: c does for v
+    T = math.tanh(SQRT_2_OVER_PI * (c + GELU_CUBIC * c * c * c))
+    du_dv = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * c * c)
+    return 0.5 * (1.0 + T) + 0.5 * c * (1.0 - T * T) * du_dv
 
 
 def gelu(x, approximate="none"):

@@ -52,6 +52,12 @@ SQRT_HALF = math.sqrt(0.5)
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 GELU_CUBIC = 0.044715
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# Saturation points: beyond them the result is exact at the cap, and the cap keeps squares and products of
+# huge finite inputs from overflowing (no warning, no inf * 0 = NaN).
+SIGMOID_SATURATION = 1000.0   # |z| >= 1000: sigmoid(z) is exactly 0 or 1
+GELU_TANH_SATURATION = 10.0   # |x| >= 10: the tanh of the tanh-GELU is exactly +-1 in float32 and float64
+ERFC_ZERO = 30.0              # z >= 30: erfc(z) is exactly 0 in floating point
+DENSITY_ZERO = 40.0           # |x| >= 40: exp(-x^2 / 2) underflows to 0
 
 # erfc(z) = t * exp(-z**2 + sum_k c_k T_k(2t - 1)), t = 2 / (2 + z), z >= 0: the Chebyshev series of
 # Numerical Recipes (3rd ed., section 6.2.2); |erf error| < 3e-16 (measured against math.erf).
@@ -151,12 +157,10 @@ def _sigmoid_into(x, out, z, numerator):
     return out
 
 
-def _swish_grad_from(x, s, beta, out):
-    """out <- s (1 + beta x (1 - s)) given s = sigmoid(beta x): four in-place passes, no exp."""
+def _swish_grad_from(z, s, out):
+    """out <- s (1 + z (1 - s)) given z = beta x and s = sigmoid(z): four in-place passes, no exp."""
     np.subtract(1, s, out=out)
-    out *= x
-    if beta != 1:
-        out *= beta
+    out *= z
     out += 1
     out *= s
     return out
@@ -165,10 +169,13 @@ def _swish_grad_from(x, s, beta, out):
 def _erfc_into(z, out, t, two_y, d, dd):
     """out <- erfc(z) for z >= 0 by Clenshaw's recurrence on the Chebyshev series; t, two_y, d, dd: work arrays.
 
+    z is capped at ERFC_ZERO IN PLACE (erfc is exactly 0 beyond; z * z of a huge z would overflow).
+
     d_j = 2y d_{j+1} - d_{j+2} + c_j from j = 27 down to 1 rotates three arrays (d, dd and a spare) instead of
     allocating two_y * d - dd + c (three temporaries) 27 times.
     """
     c = ERFC_CHEBYSHEV
+    np.minimum(z, ERFC_ZERO, out=z)
     np.add(z, 2, out=t)
     np.divide(2, t, out=t)                       # t = 2 / (2 + z)
     np.multiply(t, 4, out=two_y)
@@ -212,19 +219,24 @@ def _normal_cdf_into(x, out):
     return out
 
 
-def _gelu_tanh_inner_into(x, out):
-    """out <- tanh(sqrt(2/pi) x (1 + 0.044715 x^2))."""
-    np.multiply(x, x, out=out)
+def _gelu_tanh_inner_into(x, out, xc):
+    """out <- tanh(sqrt(2/pi) x (1 + 0.044715 x^2)); xc <- x capped at +-GELU_TANH_SATURATION (tanh is +-1 there)."""
+    np.clip(x, -GELU_TANH_SATURATION, GELU_TANH_SATURATION, out=xc)
+    np.multiply(xc, xc, out=out)
     out *= GELU_CUBIC
     out += 1
-    out *= x
+    out *= xc
     out *= SQRT_2_OVER_PI
     np.tanh(out, out=out)
     return out
 
 
-def _gelu_tanh_grad_from(x, T, out, scratch):
-    """out <- 0.5 (1 + T) + 0.5 x (1 - T^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), given T = tanh(u)."""
+def _gelu_tanh_grad_from(xc, T, out, scratch):
+    """out <- 0.5 (1 + T) + 0.5 x (1 - T^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), given T = tanh(u).
+
+    xc: x capped at +-GELU_TANH_SATURATION; beyond the cap 1 - T^2 is exactly 0, so xc does for x.
+    """
+    x = xc
     np.multiply(x, x, out=scratch)
     scratch *= 3 * GELU_CUBIC
     scratch += 1
@@ -241,7 +253,8 @@ def _gelu_tanh_grad_from(x, T, out, scratch):
 
 def _gelu_grad_from(x, Phi, out):
     """out <- Phi + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi), given Phi."""
-    np.multiply(x, x, out=out)
+    np.clip(x, -DENSITY_ZERO, DENSITY_ZERO, out=out)   # x * x of a huge finite x would overflow
+    np.multiply(out, out, out=out)
     out *= -0.5
     np.exp(out, out=out)
     out *= INV_SQRT_2PI
@@ -300,26 +313,32 @@ def elu_grad(x, alpha=1.0):
 
 
 def _sigmoid_of_scaled(x, beta, out):
-    """out <- sigmoid(beta * x), using the first three scratch arrays (out must not be one of them)."""
+    """out <- sigmoid(z), z = beta * x; returns (out, z). Uses the first three scratch arrays (not out).
+
+    For beta != 1, z is capped at +-SIGMOID_SATURATION (the sigmoid is exactly 0 or 1 there) by capping x first,
+    so beta * x cannot overflow. beta = 1 needs no cap: z = x, and (1 - s) * x never exceeds |x|.
+    """
     scaled, z, numerator = _scratch(x.shape, x.dtype, 3)
     if beta != 1:
-        x = np.multiply(x, beta, out=scaled)
-    return _sigmoid_into(x, out, z, numerator)
+        limit = SIGMOID_SATURATION / abs(beta) if beta else np.inf
+        np.clip(x, -limit, limit, out=scaled)
+        x = np.multiply(scaled, beta, out=scaled)
+    return _sigmoid_into(x, out, z, numerator), x
 
 
 def swish(x, beta=1.0):
     """x * sigmoid(beta x): the sigmoid array becomes the result."""
     x = _as_float(x)
-    out = _sigmoid_of_scaled(x, beta, np.empty_like(x))
+    out, _ = _sigmoid_of_scaled(x, beta, np.empty_like(x))
     out *= x
     return out
 
 
 def swish_grad(x, beta=1.0):
-    """s (1 + beta x (1 - s)), s = sigmoid(beta x) held in the fourth scratch array."""
+    """s (1 + z (1 - s)), z = beta x, s = sigmoid(z) held in the fourth scratch array."""
     x = _as_float(x)
-    s = _sigmoid_of_scaled(x, beta, _scratch(x.shape, x.dtype, 4)[3])
-    return _swish_grad_from(x, s, beta, np.empty_like(x))
+    s, z = _sigmoid_of_scaled(x, beta, _scratch(x.shape, x.dtype, 4)[3])
+    return _swish_grad_from(z, s, np.empty_like(x))
 
 
 def silu(x):
@@ -349,10 +368,10 @@ def gelu(x, approximate="none"):
     x = _as_float(x)
     out = np.empty_like(x)
     if approximate == "tanh":
-        _gelu_tanh_inner_into(x, out)
+        _gelu_tanh_inner_into(x, out, _scratch(x.shape, x.dtype, 1)[0])
         out += 1
+        out *= 0.5                               # before * x: (1 + T) * x overflows for x near the float maximum
         out *= x
-        out *= 0.5
         return out
     _normal_cdf_into(x, out)
     out *= x
@@ -365,8 +384,9 @@ def gelu_grad(x, approximate="none"):
     x = _as_float(x)
     out = np.empty_like(x)
     if approximate == "tanh":
-        T = _gelu_tanh_inner_into(x, np.empty_like(x))
-        return _gelu_tanh_grad_from(x, T, out, _scratch(x.shape, x.dtype, 1)[0])
+        scratch, xc = _scratch(x.shape, x.dtype, 2)
+        T = _gelu_tanh_inner_into(x, np.empty_like(x), xc)
+        return _gelu_tanh_grad_from(xc, T, out, scratch)
     Phi = _normal_cdf_into(x, np.empty_like(x))
     return _gelu_grad_from(x, Phi, out)
 
@@ -469,7 +489,7 @@ class SiLU(_Activation):
 
     def backward(self, dout):
         dout = self._check_dout(dout)
-        _swish_grad_from(self._x, self._cache, 1.0, self._dx)
+        _swish_grad_from(self._x, self._cache, self._dx)
         self._dx *= dout
         return self._dx
 
@@ -488,10 +508,10 @@ class GELU(_Activation):
     def forward(self, x):
         x = self._prepare(x)
         if self.approximate == "tanh":
-            _gelu_tanh_inner_into(x, self._cache)                   # T = tanh(u)
+            _gelu_tanh_inner_into(x, self._cache, _scratch(x.shape, x.dtype, 1)[0])   # T = tanh(u)
             np.add(self._cache, 1, out=self._out)
-            self._out *= x
             self._out *= 0.5
+            self._out *= x
         else:
             _normal_cdf_into(x, self._cache)                        # Phi(x)
             np.multiply(x, self._cache, out=self._out)
@@ -500,8 +520,9 @@ class GELU(_Activation):
     def backward(self, dout):
         dout = self._check_dout(dout)
         if self.approximate == "tanh":
-            scratch = _scratch(self._x.shape, self._dx.dtype, 1)[0]
-            _gelu_tanh_grad_from(self._x, self._cache, self._dx, scratch)
+            scratch, xc = _scratch(self._x.shape, self._dx.dtype, 2)
+            np.clip(self._x, -GELU_TANH_SATURATION, GELU_TANH_SATURATION, out=xc)
+            _gelu_tanh_grad_from(xc, self._cache, self._dx, scratch)
         else:
             _gelu_grad_from(self._x, self._cache, self._dx)
         self._dx *= dout
