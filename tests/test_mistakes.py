@@ -30,6 +30,8 @@ def test_mistake_is_caught_with_the_right_hint(topic, path):
     hint = expected_hint(path)
     assert any(p.stem.split("-")[1] == str(hint) for p in topic.hint_files()), f"hint {hint} does not exist"
     res = run_topic(topic, path, test_timeout=120)
+    if res.data_skips and not res.counted:
+        pytest.skip("; ".join(res.data_skips))  # the topic's every test needs a dataset this machine lacks
     assert not res.crashed and not res.hung, f"the test process crashed or hung:\n{res.output_tail}"
     assert res.failed > 0, f"no test of topic {topic.number:02d} catches the mistake in {path.name}: {doc}"
     assert not res.not_started, "a mistake file must run, not raise NotImplementedError"

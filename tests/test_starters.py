@@ -18,6 +18,8 @@ def public_names(path):
 @pytest.mark.parametrize("topic", TOPICS, ids=[f"topic{t.number:02d}" for t in TOPICS])
 def test_untouched_starter_is_not_started(topic):
     res = run_topic(topic, topic.starter_file, test_timeout=60)
+    if res.data_skips and not res.counted:
+        pytest.skip("; ".join(res.data_skips))  # the topic's every test needs a dataset this machine lacks
     assert res.records, f"no test ran on the starter:\n{res.output_tail}"
     assert res.passed == 0, "tests that pass on the untouched starter: " + ", ".join(
         r["name"] for r in res.records if r["outcome"] == "passed")

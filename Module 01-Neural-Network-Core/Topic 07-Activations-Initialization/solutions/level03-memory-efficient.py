@@ -236,15 +236,14 @@ def _gelu_tanh_grad_from(xc, T, out, scratch):
 
     xc: x capped at +-GELU_TANH_SATURATION; beyond the cap 1 - T^2 is exactly 0, so xc does for x.
     """
-    x = xc
-    np.multiply(x, x, out=scratch)
+    np.multiply(xc, xc, out=scratch)
     scratch *= 3 * GELU_CUBIC
     scratch += 1
     scratch *= SQRT_2_OVER_PI                    # du/dx
     np.multiply(T, T, out=out)
     np.subtract(1, out, out=out)                 # 1 - T^2
     out *= scratch
-    out *= x
+    out *= xc
     out += 1
     out += T
     out *= 0.5

@@ -124,16 +124,31 @@ def erf(x):
     return _apply(torch.erf, x)
 
 
+GELU_TANH_SATURATION = 10.0  # |x| >= 10: the tanh of the tanh-GELU is exactly +-1, so GELU(x) = relu(x) there
+
+
+def _gelu_torch(t, approximate):
+    """F.gelu; for "tanh", relu(x) beyond +-GELU_TANH_SATURATION, where the two are equal.
+
+    torch's tanh-GELU backward computes x^3: for |x| > 1e102 (float64) it overflows and the gradient
+    becomes inf * 0 = NaN. Capping the input of F.gelu (and taking relu outside) keeps every value and gradient.
+    """
+    if approximate == "none":
+        return F.gelu(t)
+    inside = F.gelu(t.clamp(-GELU_TANH_SATURATION, GELU_TANH_SATURATION), approximate="tanh")
+    return torch.where(t.abs() <= GELU_TANH_SATURATION, inside, F.relu(t))
+
+
 def gelu(x, approximate="none"):
     """F.gelu(x, approximate=...)."""
     _check_approximate(approximate)
-    return _apply(lambda t: F.gelu(t, approximate=approximate), x)
+    return _apply(lambda t: _gelu_torch(t, approximate), x)
 
 
 def gelu_grad(x, approximate="none"):
     """Autograd of F.gelu."""
     _check_approximate(approximate)
-    return _derivative(lambda t: F.gelu(t, approximate=approximate), x)
+    return _derivative(lambda t: _gelu_torch(t, approximate), x)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -225,7 +240,7 @@ class GELU(_TorchActivation):
         self.approximate = approximate
 
     def _fn(self, t):
-        return F.gelu(t, approximate=self.approximate)
+        return _gelu_torch(t, self.approximate)
 
     def __repr__(self):
         return f"GELU(approximate={self.approximate!r})"
