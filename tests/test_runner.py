@@ -202,3 +202,21 @@ def test_dlfs_console_command_calls_the_same_runner(tmp_path, home):
     assert proc.returncode == 0 and "level02-vectorized.py" in proc.stdout, proc.stdout + proc.stderr
     proc = subprocess.run(cli + ["progress"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0
+
+
+def test_dlfs_start_copies_the_starter_and_never_overwrites_work(tmp_path, monkeypatch, capsys):
+    from dlfs import cli
+
+    class FakeTopic:
+        number, title, exists = 4, "Fake", True
+        folder = tmp_path
+        starter_file, learner_file = tmp_path / "starter.py", tmp_path / "solution.py"
+
+    FakeTopic.starter_file.write_text("STARTER = True\n")
+    monkeypatch.setattr(cli, "topic", lambda n: FakeTopic)
+    assert cli.main(["start", "4"]) == 0
+    assert FakeTopic.learner_file.read_text() == "STARTER = True\n"
+    FakeTopic.learner_file.write_text("MY WORK\n")
+    assert cli.main(["start", "4"]) == 1 and FakeTopic.learner_file.read_text() == "MY WORK\n"
+    assert "your work is kept" in capsys.readouterr().out
+    assert cli.main(["start", "4", "--force"]) == 0 and FakeTopic.learner_file.read_text() == "STARTER = True\n"
