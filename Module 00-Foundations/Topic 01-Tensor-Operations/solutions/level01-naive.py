@@ -23,56 +23,6 @@ _NUMBER = (int, float, complex)
 
 
 # ----------------------------------------------------------------------------------------------
-# Nested lists <-> (flat list, shape)
-# ----------------------------------------------------------------------------------------------
-
-def _nested_shape(data, level: int = 0) -> tuple:
-    """Shape of nested lists/tuples; ValueError naming the nesting level where lengths disagree.
-
-    The outer list is level 0, its items are level 1, their items level 2, and so on.
-    """
-    if isinstance(data, _NUMBER):
-        return ()
-    if not isinstance(data, (list, tuple)):
-        raise TypeError(f"a tensor holds numbers and lists of numbers, not {type(data).__name__}")
-    shapes = [_nested_shape(item, level + 1) for item in data]
-    for i, shape in enumerate(shapes[1:], start=1):
-        if shape != shapes[0]:
-            raise ValueError(f"ragged nested list at level {level + 1}: item {i} has shape {shape}, "
-                             f"but item 0 has shape {shapes[0]}")
-    return (len(data),) + (shapes[0] if shapes else ())
-
-
-def _flatten(nested) -> list:
-    """Nested lists -> one flat list in row-major order (the last index moves fastest)."""
-    if not isinstance(nested, (list, tuple)):
-        return [nested]
-    flat = []
-    for item in nested:
-        flat.extend(_flatten(item))
-    return flat
-
-
-def _unflatten(flat: list, shape: tuple):
-    """Flat row-major list -> nested lists of `shape` (a plain number for shape ())."""
-    if not shape:
-        return flat[0]
-    if len(shape) == 1:
-        return list(flat)
-    step = prod(shape[1:])  # how many numbers one item of the outer list holds
-    return [_unflatten(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
-
-
-def _to_flat(x) -> tuple[list, tuple]:
-    """Tensor, nested lists, number or ndarray -> (flat list, shape)."""
-    if isinstance(x, Tensor):
-        return _flatten(x.data), x.shape
-    if hasattr(x, "tolist") and hasattr(x, "shape"):  # an ndarray, read without importing NumPy
-        return _flatten(x.tolist()), tuple(int(n) for n in x.shape)
-    return _flatten(x), _nested_shape(x)
-
-
-# ----------------------------------------------------------------------------------------------
 # Shapes and strides
 # ----------------------------------------------------------------------------------------------
 
@@ -382,6 +332,56 @@ class Tensor:
     __mul__ = mul
     __rmul__ = mul
     __matmul__ = matmul
+
+
+# ----------------------------------------------------------------------------------------------
+# Nested lists <-> (flat list, shape)
+# ----------------------------------------------------------------------------------------------
+
+def _nested_shape(data, level: int = 0) -> tuple:
+    """Shape of nested lists/tuples; ValueError naming the nesting level where lengths disagree.
+
+    The outer list is level 0, its items are level 1, their items level 2, and so on.
+    """
+    if isinstance(data, _NUMBER):
+        return ()
+    if not isinstance(data, (list, tuple)):
+        raise TypeError(f"a tensor holds numbers and lists of numbers, not {type(data).__name__}")
+    shapes = [_nested_shape(item, level + 1) for item in data]
+    for i, shape in enumerate(shapes[1:], start=1):
+        if shape != shapes[0]:
+            raise ValueError(f"ragged nested list at level {level + 1}: item {i} has shape {shape}, "
+                             f"but item 0 has shape {shapes[0]}")
+    return (len(data),) + (shapes[0] if shapes else ())
+
+
+def _flatten(nested) -> list:
+    """Nested lists -> one flat list in row-major order (the last index moves fastest)."""
+    if not isinstance(nested, (list, tuple)):
+        return [nested]
+    flat = []
+    for item in nested:
+        flat.extend(_flatten(item))
+    return flat
+
+
+def _unflatten(flat: list, shape: tuple):
+    """Flat row-major list -> nested lists of `shape` (a plain number for shape ())."""
+    if not shape:
+        return flat[0]
+    if len(shape) == 1:
+        return list(flat)
+    step = prod(shape[1:])  # how many numbers one item of the outer list holds
+    return [_unflatten(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def _to_flat(x) -> tuple[list, tuple]:
+    """Tensor, nested lists, number or ndarray -> (flat list, shape)."""
+    if isinstance(x, Tensor):
+        return _flatten(x.data), x.shape
+    if hasattr(x, "tolist") and hasattr(x, "shape"):  # an ndarray, read without importing NumPy
+        return _flatten(x.tolist()), tuple(int(n) for n in x.shape)
+    return _flatten(x), _nested_shape(x)
 
 
 if __name__ == "__main__":

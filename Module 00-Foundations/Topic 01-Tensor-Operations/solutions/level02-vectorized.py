@@ -24,34 +24,6 @@ from numpy.lib.stride_tricks import as_strided
 
 
 # ----------------------------------------------------------------------------------------------
-# Input checking
-# ----------------------------------------------------------------------------------------------
-
-def _nested_shape(data, level: int = 0) -> tuple:
-    """Shape of nested lists/tuples; ValueError naming the nesting level where lengths disagree.
-
-    The outer list is level 0, its items are level 1, their items level 2, and so on.
-    """
-    if not isinstance(data, (list, tuple)):
-        return ()
-    shapes = [_nested_shape(item, level + 1) for item in data]
-    for i, shape in enumerate(shapes[1:], start=1):
-        if shape != shapes[0]:
-            raise ValueError(f"ragged nested list at level {level + 1}: item {i} has shape {shape}, "
-                             f"but item 0 has shape {shapes[0]}")
-    return (len(data),) + (shapes[0] if shapes else ())
-
-
-def _as_array(x) -> np.ndarray:
-    """Tensor, nested lists, scalar or ndarray -> ndarray (an ndarray is returned as is: no copy)."""
-    if isinstance(x, Tensor):
-        return x.data
-    if isinstance(x, (list, tuple)):
-        _nested_shape(x)  # a clear error for ragged data, before NumPy's generic one
-    return np.asarray(x)
-
-
-# ----------------------------------------------------------------------------------------------
 # Shapes and strides
 # ----------------------------------------------------------------------------------------------
 
@@ -309,6 +281,34 @@ class Tensor:
     __mul__ = mul
     __rmul__ = mul
     __matmul__ = matmul
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checking
+# ----------------------------------------------------------------------------------------------
+
+def _nested_shape(data, level: int = 0) -> tuple:
+    """Shape of nested lists/tuples; ValueError naming the nesting level where lengths disagree.
+
+    The outer list is level 0, its items are level 1, their items level 2, and so on.
+    """
+    if not isinstance(data, (list, tuple)):
+        return ()
+    shapes = [_nested_shape(item, level + 1) for item in data]
+    for i, shape in enumerate(shapes[1:], start=1):
+        if shape != shapes[0]:
+            raise ValueError(f"ragged nested list at level {level + 1}: item {i} has shape {shape}, "
+                             f"but item 0 has shape {shapes[0]}")
+    return (len(data),) + (shapes[0] if shapes else ())
+
+
+def _as_array(x) -> np.ndarray:
+    """Tensor, nested lists, scalar or ndarray -> ndarray (an ndarray is returned as is: no copy)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        _nested_shape(x)  # a clear error for ragged data, before NumPy's generic one
+    return np.asarray(x)
 
 
 if __name__ == "__main__":

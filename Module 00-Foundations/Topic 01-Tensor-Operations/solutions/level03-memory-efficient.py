@@ -35,34 +35,6 @@ TILE_BYTES = 128 * 1024  # scratch tile size for matmul: small enough to stay in
 
 
 # ----------------------------------------------------------------------------------------------
-# Input checking
-# ----------------------------------------------------------------------------------------------
-
-def _nested_shape(data, level: int = 0) -> tuple:
-    """Shape of nested lists/tuples; ValueError naming the nesting level where lengths disagree.
-
-    The outer list is level 0, its items are level 1, their items level 2, and so on.
-    """
-    if not isinstance(data, (list, tuple)):
-        return ()
-    shapes = [_nested_shape(item, level + 1) for item in data]
-    for i, shape in enumerate(shapes[1:], start=1):
-        if shape != shapes[0]:
-            raise ValueError(f"ragged nested list at level {level + 1}: item {i} has shape {shape}, "
-                             f"but item 0 has shape {shapes[0]}")
-    return (len(data),) + (shapes[0] if shapes else ())
-
-
-def _as_array(x) -> np.ndarray:
-    """Tensor, nested lists, scalar or ndarray -> ndarray (an ndarray is returned as is: no copy)."""
-    if isinstance(x, Tensor):
-        return x.data
-    if isinstance(x, (list, tuple)):
-        _nested_shape(x)
-    return np.asarray(x)
-
-
-# ----------------------------------------------------------------------------------------------
 # Shapes and strides
 # ----------------------------------------------------------------------------------------------
 
@@ -334,6 +306,34 @@ def _measure_peaks(sizes=(64, 128, 256)) -> list[tuple[int, int, int]]:
             tracemalloc.stop()
         rows.append((n, *peaks))
     return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checking
+# ----------------------------------------------------------------------------------------------
+
+def _nested_shape(data, level: int = 0) -> tuple:
+    """Shape of nested lists/tuples; ValueError naming the nesting level where lengths disagree.
+
+    The outer list is level 0, its items are level 1, their items level 2, and so on.
+    """
+    if not isinstance(data, (list, tuple)):
+        return ()
+    shapes = [_nested_shape(item, level + 1) for item in data]
+    for i, shape in enumerate(shapes[1:], start=1):
+        if shape != shapes[0]:
+            raise ValueError(f"ragged nested list at level {level + 1}: item {i} has shape {shape}, "
+                             f"but item 0 has shape {shapes[0]}")
+    return (len(data),) + (shapes[0] if shapes else ())
+
+
+def _as_array(x) -> np.ndarray:
+    """Tensor, nested lists, scalar or ndarray -> ndarray (an ndarray is returned as is: no copy)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        _nested_shape(x)
+    return np.asarray(x)
 
 
 if __name__ == "__main__":

@@ -28,61 +28,6 @@ XOR_LABELS = [0, 1, 1, 0]
 
 
 # ----------------------------------------------------------------------------------------------
-# Input checks (shared by every task)
-# ----------------------------------------------------------------------------------------------
-
-def _as_features(X, n_features=None):
-    """X as a 2-D floating array (N, D); ints become float64, float32 stays float32."""
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (N, D), got shape {X.shape}")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features per row, expected {n_features}")
-    return X if np.issubdtype(X.dtype, np.floating) else X.astype(np.float64)
-
-
-def _as_labels(y, n):
-    """y as a list of n ints, each 0 or 1."""
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
-    labels = y.tolist()
-    for label in labels:
-        if label not in (0, 1):
-            raise ValueError(f"labels must be 0 or 1, got {label!r} (map -1/+1 labels with y > 0)")
-    return [int(label) for label in labels]
-
-
-def _all_finite(X):
-    return all(math.isfinite(v) for row in X.tolist() for v in row)
-
-
-def _training_data(X, y, n_features=None):
-    """Checks for anything that learns: non-empty, finite X and 0/1 labels."""
-    X = _as_features(X, n_features)
-    if X.shape[0] == 0:
-        raise ValueError("X is empty: there is nothing to learn from (N = 0)")
-    if not _all_finite(X):
-        raise ValueError("X contains NaN or Inf: training on it would silently corrupt the weights")
-    return X, _as_labels(y, X.shape[0])
-
-
-def _as_weights(w, n_features):
-    w = np.asarray(w)
-    if w.shape != (n_features,):
-        raise ValueError(f"w must have shape ({n_features},) for X with {n_features} features, got {w.shape}")
-    return w
-
-
-def _score(x_row, w_list, b):
-    """z = x . w + b for one sample, as a Python float."""
-    z = b
-    for xj, wj in zip(x_row, w_list):
-        z += xj * wj
-    return z
-
-
-# ----------------------------------------------------------------------------------------------
 # Task 1-2: data
 # ----------------------------------------------------------------------------------------------
 
@@ -360,6 +305,61 @@ class TwoLayerXOR:
             raise ValueError("X contains NaN or Inf: a 0/1 prediction for it would be meaningless")
         probs = self.forward(X)
         return np.array([1 if p > 0.5 else 0 for p in probs.tolist()], dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checks (shared by every task)
+# ----------------------------------------------------------------------------------------------
+
+def _as_features(X, n_features=None):
+    """X as a 2-D floating array (N, D); ints become float64, float32 stays float32."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (N, D), got shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features per row, expected {n_features}")
+    return X if np.issubdtype(X.dtype, np.floating) else X.astype(np.float64)
+
+
+def _as_labels(y, n):
+    """y as a list of n ints, each 0 or 1."""
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
+    labels = y.tolist()
+    for label in labels:
+        if label not in (0, 1):
+            raise ValueError(f"labels must be 0 or 1, got {label!r} (map -1/+1 labels with y > 0)")
+    return [int(label) for label in labels]
+
+
+def _all_finite(X):
+    return all(math.isfinite(v) for row in X.tolist() for v in row)
+
+
+def _training_data(X, y, n_features=None):
+    """Checks for anything that learns: non-empty, finite X and 0/1 labels."""
+    X = _as_features(X, n_features)
+    if X.shape[0] == 0:
+        raise ValueError("X is empty: there is nothing to learn from (N = 0)")
+    if not _all_finite(X):
+        raise ValueError("X contains NaN or Inf: training on it would silently corrupt the weights")
+    return X, _as_labels(y, X.shape[0])
+
+
+def _as_weights(w, n_features):
+    w = np.asarray(w)
+    if w.shape != (n_features,):
+        raise ValueError(f"w must have shape ({n_features},) for X with {n_features} features, got {w.shape}")
+    return w
+
+
+def _score(x_row, w_list, b):
+    """z = x . w + b for one sample, as a Python float."""
+    z = b
+    for xj, wj in zip(x_row, w_list):
+        z += xj * wj
+    return z
 
 
 if __name__ == "__main__":

@@ -24,47 +24,6 @@ XOR_LABELS = np.array([0, 1, 1, 0])
 
 
 # ----------------------------------------------------------------------------------------------
-# Input checks (shared by every task)
-# ----------------------------------------------------------------------------------------------
-
-def _as_features(X, n_features=None):
-    """X as a 2-D floating array (N, D); ints become float64, float32 stays float32."""
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (N, D), got shape {X.shape}")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features per row, expected {n_features}")
-    return X if np.issubdtype(X.dtype, np.floating) else X.astype(np.float64)
-
-
-def _as_labels(y, n):
-    """y as an int64 vector (N,) of 0s and 1s."""
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"labels must be 0 or 1, got values {np.unique(y)[:5]} (map -1/+1 labels with y > 0)")
-    return y.astype(np.int64)
-
-
-def _training_data(X, y, n_features=None):
-    """Checks for anything that learns: non-empty, finite X and 0/1 labels."""
-    X = _as_features(X, n_features)
-    if X.shape[0] == 0:
-        raise ValueError("X is empty: there is nothing to learn from (N = 0)")
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or Inf: training on it would silently corrupt the weights")
-    return X, _as_labels(y, X.shape[0])
-
-
-def _as_weights(w, n_features, dtype):
-    w = np.asarray(w, dtype=dtype)
-    if w.shape != (n_features,):
-        raise ValueError(f"w must have shape ({n_features},) for X with {n_features} features, got {w.shape}")
-    return w
-
-
-# ----------------------------------------------------------------------------------------------
 # Task 1-2: data
 # ----------------------------------------------------------------------------------------------
 
@@ -313,6 +272,47 @@ def _measure(level):
             seconds.append(time.perf_counter() - start)
         print(f"level {level} {X.dtype}: logistic_train on {X.shape}, peak {peak / 1e6:4.1f} MB beyond X, "
               f"{min(seconds) * 1e3:6.1f} ms for 20 epochs")
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checks (shared by every task)
+# ----------------------------------------------------------------------------------------------
+
+def _as_features(X, n_features=None):
+    """X as a 2-D floating array (N, D); ints become float64, float32 stays float32."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (N, D), got shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features per row, expected {n_features}")
+    return X if np.issubdtype(X.dtype, np.floating) else X.astype(np.float64)
+
+
+def _as_labels(y, n):
+    """y as an int64 vector (N,) of 0s and 1s."""
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be 0 or 1, got values {np.unique(y)[:5]} (map -1/+1 labels with y > 0)")
+    return y.astype(np.int64)
+
+
+def _training_data(X, y, n_features=None):
+    """Checks for anything that learns: non-empty, finite X and 0/1 labels."""
+    X = _as_features(X, n_features)
+    if X.shape[0] == 0:
+        raise ValueError("X is empty: there is nothing to learn from (N = 0)")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or Inf: training on it would silently corrupt the weights")
+    return X, _as_labels(y, X.shape[0])
+
+
+def _as_weights(w, n_features, dtype):
+    w = np.asarray(w, dtype=dtype)
+    if w.shape != (n_features,):
+        raise ValueError(f"w must have shape ({n_features},) for X with {n_features} features, got {w.shape}")
+    return w
 
 
 if __name__ == "__main__":

@@ -33,30 +33,6 @@ _INIT_FUNCTIONS = {"kaiming": "kaiming_normal", "xavier": "xavier_normal", "kaim
 
 
 # ----------------------------------------------------------------------------------------------------
-# Input checks: a wrong shape must be a clear ValueError, never a silent broadcast
-# ----------------------------------------------------------------------------------------------------
-
-def _check_linear(x, W, b):
-    if x.ndim != 2 or W.ndim != 2 or b.ndim != 1:
-        raise ValueError(f"linear expects x (N, D_in), W (D_in, D_out), b (D_out,); "
-                         f"got {x.shape}, {W.shape}, {b.shape}")
-    if x.shape[1] != W.shape[0] or b.shape[0] != W.shape[1]:
-        raise ValueError(f"shapes do not chain: x {x.shape} @ W {W.shape} + b {b.shape}")
-
-
-def _check_labels(y, N, C):
-    if N == 0:
-        raise ValueError("empty batch: the mean loss over 0 samples is undefined")
-    if y.shape != (N,):
-        raise ValueError(f"y must hold one class index per sample, shape ({N},), got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must be integer class indices, got dtype {y.dtype}")
-    for label in y:
-        if not 0 <= label < C:
-            raise ValueError(f"labels must be in [0, {C}), got {label}")
-
-
-# ----------------------------------------------------------------------------------------------------
 # Functional layers: forward returns (out, cache), backward turns dout into the gradients of the inputs
 # ----------------------------------------------------------------------------------------------------
 
@@ -374,6 +350,30 @@ def two_layer_loss_autograd(params, X, y, reg=0.0):
     loss.backward()
     grads = {k: np.asarray(t.grad, dtype=np.asarray(params[k]).dtype) for k, t in leaves.items()}
     return float(np.asarray(loss.data)), grads
+
+
+# ----------------------------------------------------------------------------------------------------
+# Input checks: a wrong shape must be a clear ValueError, never a silent broadcast
+# ----------------------------------------------------------------------------------------------------
+
+def _check_linear(x, W, b):
+    if x.ndim != 2 or W.ndim != 2 or b.ndim != 1:
+        raise ValueError(f"linear expects x (N, D_in), W (D_in, D_out), b (D_out,); "
+                         f"got {x.shape}, {W.shape}, {b.shape}")
+    if x.shape[1] != W.shape[0] or b.shape[0] != W.shape[1]:
+        raise ValueError(f"shapes do not chain: x {x.shape} @ W {W.shape} + b {b.shape}")
+
+
+def _check_labels(y, N, C):
+    if N == 0:
+        raise ValueError("empty batch: the mean loss over 0 samples is undefined")
+    if y.shape != (N,):
+        raise ValueError(f"y must hold one class index per sample, shape ({N},), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be integer class indices, got dtype {y.dtype}")
+    for label in y:
+        if not 0 <= label < C:
+            raise ValueError(f"labels must be in [0, {C}), got {label}")
 
 
 if __name__ == "__main__":

@@ -26,42 +26,6 @@ optim = load_topic(3)  # Parameter, Adam and AdamW come from Topic 03: the compa
 
 
 # ----------------------------------------------------------------------------------------------------
-# Input checks shared by the tasks
-# ----------------------------------------------------------------------------------------------------
-
-def _as_float(x):
-    """x as an ndarray; floating arrays keep their dtype, anything else (ints, bools, lists) becomes float64."""
-    x = np.asarray(x)
-    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
-
-
-def _check_non_negative(name, value):
-    value = float(value)  # a Python float: a NumPy float64 scalar would upcast float32 arrays
-    if not value >= 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
-
-
-def _check_p(p):
-    p = float(p)
-    if not 0.0 <= p < 1.0:  # also rejects NaN
-        raise ValueError(f"dropout probability p must be in [0, 1), got {p!r} (p = 1 would drop every unit)")
-    return p
-
-
-def _as_weight_list(weights):
-    if isinstance(weights, np.ndarray):
-        raise TypeError("l2_penalty takes a LIST of weight arrays, e.g. l2_penalty([W1, W2], lam); "
-                        "wrap a single array in a list")
-    return [_as_float(W) for W in weights]
-
-
-def _array_of(param):
-    """The array behind a Parameter (its .data), or the array itself."""
-    return param if isinstance(param, np.ndarray) else param.data
-
-
-# ----------------------------------------------------------------------------------------------------
 # Task 1: the L2 penalty and its gradient
 # ----------------------------------------------------------------------------------------------------
 
@@ -299,6 +263,42 @@ class EarlyStopping:
             if data.shape != best.shape:
                 raise ValueError(f"parameter of shape {data.shape} cannot take the snapshot of shape {best.shape}")
             data[...] = best
+
+
+# ----------------------------------------------------------------------------------------------------
+# Input checks shared by the tasks
+# ----------------------------------------------------------------------------------------------------
+
+def _as_float(x):
+    """x as an ndarray; floating arrays keep their dtype, anything else (ints, bools, lists) becomes float64."""
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+
+
+def _check_non_negative(name, value):
+    value = float(value)  # a Python float: a NumPy float64 scalar would upcast float32 arrays
+    if not value >= 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def _check_p(p):
+    p = float(p)
+    if not 0.0 <= p < 1.0:  # also rejects NaN
+        raise ValueError(f"dropout probability p must be in [0, 1), got {p!r} (p = 1 would drop every unit)")
+    return p
+
+
+def _as_weight_list(weights):
+    if isinstance(weights, np.ndarray):
+        raise TypeError("l2_penalty takes a LIST of weight arrays, e.g. l2_penalty([W1, W2], lam); "
+                        "wrap a single array in a list")
+    return [_as_float(W) for W in weights]
+
+
+def _array_of(param):
+    """The array behind a Parameter (its .data), or the array itself."""
+    return param if isinstance(param, np.ndarray) else param.data
 
 
 if __name__ == "__main__":

@@ -41,42 +41,6 @@ optim = load_topic(3, level=3)  # Parameter, Adam and AdamW from Topic 03 (its a
 
 
 # ----------------------------------------------------------------------------------------------------
-# Helpers: input checks and buffer reuse
-# ----------------------------------------------------------------------------------------------------
-
-def _as_float(x):
-    """x as an ndarray; floating arrays keep their dtype (no copy), anything else becomes float64."""
-    x = np.asarray(x)
-    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
-
-
-def _check_non_negative(name, value):
-    value = float(value)  # a Python float: a NumPy float64 scalar would upcast float32 arrays
-    if not value >= 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
-
-
-def _check_p(p):
-    p = float(p)
-    if not 0.0 <= p < 1.0:  # also rejects NaN
-        raise ValueError(f"dropout probability p must be in [0, 1), got {p!r} (p = 1 would drop every unit)")
-    return p
-
-
-def _array_of(param):
-    """The array behind a Parameter (its .data), or the array itself."""
-    return param if isinstance(param, np.ndarray) else param.data
-
-
-def _reuse(buffer, shape, dtype):
-    """`buffer` itself when it already has this shape and dtype (no allocation), else a new empty array."""
-    if buffer is not None and buffer.shape == shape and buffer.dtype == dtype:
-        return buffer
-    return np.empty(shape, dtype=dtype)
-
-
-# ----------------------------------------------------------------------------------------------------
 # Task 1: the L2 penalty and its gradient
 # ----------------------------------------------------------------------------------------------------
 
@@ -418,6 +382,42 @@ def _benchmark():
 
         seconds, peak = _measure(improving_step, repeats=20)
         print(f"  {name}: {seconds * 1e3:6.2f} ms per improving step, peak {peak / 1e6:5.2f} MB")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Helpers: input checks and buffer reuse
+# ----------------------------------------------------------------------------------------------------
+
+def _as_float(x):
+    """x as an ndarray; floating arrays keep their dtype (no copy), anything else becomes float64."""
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+
+
+def _check_non_negative(name, value):
+    value = float(value)  # a Python float: a NumPy float64 scalar would upcast float32 arrays
+    if not value >= 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def _check_p(p):
+    p = float(p)
+    if not 0.0 <= p < 1.0:  # also rejects NaN
+        raise ValueError(f"dropout probability p must be in [0, 1), got {p!r} (p = 1 would drop every unit)")
+    return p
+
+
+def _array_of(param):
+    """The array behind a Parameter (its .data), or the array itself."""
+    return param if isinstance(param, np.ndarray) else param.data
+
+
+def _reuse(buffer, shape, dtype):
+    """`buffer` itself when it already has this shape and dtype (no allocation), else a new empty array."""
+    if buffer is not None and buffer.shape == shape and buffer.dtype == dtype:
+        return buffer
+    return np.empty(shape, dtype=dtype)
 
 
 if __name__ == "__main__":

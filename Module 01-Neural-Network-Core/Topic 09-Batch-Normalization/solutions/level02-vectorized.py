@@ -32,35 +32,6 @@ MODES = ("train", "test")
 
 
 # ----------------------------------------------------------------------------------------------------
-# Input checks: a wrong shape must be a clear ValueError, never a silent broadcast
-# ----------------------------------------------------------------------------------------------------
-
-def _check_and_prepare(x, gamma, beta, bn_param):
-    """Validate the inputs; create the running statistics in bn_param if absent. Returns (x, gamma, beta, mode)."""
-    x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
-    if x.ndim != 2:
-        raise ValueError(f"batchnorm expects x of shape (N, D), got shape {x.shape}")
-    N, D = x.shape
-    if gamma.shape != (D,) or beta.shape != (D,):
-        raise ValueError(f"gamma and beta must have shape ({D},) for x {x.shape}, got {gamma.shape} and {beta.shape}")
-    mode = bn_param.get("mode", "train")
-    if mode not in MODES:
-        raise ValueError(f"bn_param['mode'] must be one of {MODES}, got {mode!r}")
-    if N == 0:
-        raise ValueError("empty batch: batch normalization needs at least one sample (two in train mode)")
-    if mode == "train" and N == 1:
-        raise ValueError(f"Expected more than 1 value per feature when training, got input size {x.shape}")
-    if bn_param.get("running_mean") is None:
-        bn_param["running_mean"] = np.zeros(D, dtype=x.dtype)
-    if bn_param.get("running_var") is None:
-        bn_param["running_var"] = np.ones(D, dtype=x.dtype)
-    for name in ("running_mean", "running_var"):
-        if np.shape(bn_param[name]) != (D,):
-            raise ValueError(f"bn_param[{name!r}] has shape {np.shape(bn_param[name])}, expected ({D},)")
-    return x, gamma, beta, mode
-
-
-# ----------------------------------------------------------------------------------------------------
 # Task 1: forward
 # ----------------------------------------------------------------------------------------------------
 
@@ -255,6 +226,35 @@ class BatchNorm1d:
 
     def __repr__(self):
         return f"BatchNorm1d({self.num_features}, eps={self.eps:g}, momentum={self.momentum:g})"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Input checks: a wrong shape must be a clear ValueError, never a silent broadcast
+# ----------------------------------------------------------------------------------------------------
+
+def _check_and_prepare(x, gamma, beta, bn_param):
+    """Validate the inputs; create the running statistics in bn_param if absent. Returns (x, gamma, beta, mode)."""
+    x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
+    if x.ndim != 2:
+        raise ValueError(f"batchnorm expects x of shape (N, D), got shape {x.shape}")
+    N, D = x.shape
+    if gamma.shape != (D,) or beta.shape != (D,):
+        raise ValueError(f"gamma and beta must have shape ({D},) for x {x.shape}, got {gamma.shape} and {beta.shape}")
+    mode = bn_param.get("mode", "train")
+    if mode not in MODES:
+        raise ValueError(f"bn_param['mode'] must be one of {MODES}, got {mode!r}")
+    if N == 0:
+        raise ValueError("empty batch: batch normalization needs at least one sample (two in train mode)")
+    if mode == "train" and N == 1:
+        raise ValueError(f"Expected more than 1 value per feature when training, got input size {x.shape}")
+    if bn_param.get("running_mean") is None:
+        bn_param["running_mean"] = np.zeros(D, dtype=x.dtype)
+    if bn_param.get("running_var") is None:
+        bn_param["running_var"] = np.ones(D, dtype=x.dtype)
+    for name in ("running_mean", "running_var"):
+        if np.shape(bn_param[name]) != (D,):
+            raise ValueError(f"bn_param[{name!r}] has shape {np.shape(bn_param[name])}, expected ({D},)")
+    return x, gamma, beta, mode
 
 
 if __name__ == "__main__":

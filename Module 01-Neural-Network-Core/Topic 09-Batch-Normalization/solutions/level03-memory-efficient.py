@@ -38,67 +38,6 @@ MODES = ("train", "test")
 
 
 # ----------------------------------------------------------------------------------------------------
-# Input checks: a wrong shape must be a clear ValueError, never a silent broadcast
-# ----------------------------------------------------------------------------------------------------
-
-def _check_and_prepare(x, gamma, beta, bn_param):
-    """Validate the inputs; create the running statistics in bn_param if absent. Returns (x, gamma, beta, mode)."""
-    x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
-    if x.ndim != 2:
-        raise ValueError(f"batchnorm expects x of shape (N, D), got shape {x.shape}")
-    N, D = x.shape
-    if gamma.shape != (D,) or beta.shape != (D,):
-        raise ValueError(f"gamma and beta must have shape ({D},) for x {x.shape}, got {gamma.shape} and {beta.shape}")
-    mode = bn_param.get("mode", "train")
-    if mode not in MODES:
-        raise ValueError(f"bn_param['mode'] must be one of {MODES}, got {mode!r}")
-    if N == 0:
-        raise ValueError("empty batch: batch normalization needs at least one sample (two in train mode)")
-    if mode == "train" and N == 1:
-        raise ValueError(f"Expected more than 1 value per feature when training, got input size {x.shape}")
-    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
-    if bn_param.get("running_mean") is None:
-        bn_param["running_mean"] = np.zeros(D, dtype=dtype)
-    if bn_param.get("running_var") is None:
-        bn_param["running_var"] = np.ones(D, dtype=dtype)
-    for name in ("running_mean", "running_var"):
-        if np.shape(bn_param[name]) != (D,):
-            raise ValueError(f"bn_param[{name!r}] has shape {np.shape(bn_param[name])}, expected ({D},)")
-    return x, gamma, beta, mode
-
-
-def _forward(x, gamma, beta, bn_param, xhat_buffer=None):
-    """batchnorm_forward, writing xhat into xhat_buffer when one of the right shape and dtype is given."""
-    x, gamma, beta, mode = _check_and_prepare(x, gamma, beta, bn_param)
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.1)
-    running_mean, running_var = bn_param["running_mean"], bn_param["running_var"]
-    N = x.shape[0]
-    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
-    ok = xhat_buffer is not None and xhat_buffer.shape == x.shape and xhat_buffer.dtype == dtype
-    xhat = xhat_buffer if ok else np.empty(x.shape, dtype=dtype)
-
-    if mode == "train":
-        mean = x.mean(axis=0, dtype=dtype)                          # (D,)
-        np.subtract(x, mean, out=xhat)                              # xhat holds x - mean for now
-        var = np.einsum("ij,ij->j", xhat, xhat) / N                 # biased variance, no (N, D) temporary
-        # running statistics (D,) in place; the running variance is the unbiased one, as in PyTorch
-        running_mean *= 1 - momentum
-        running_mean += momentum * mean
-        running_var *= 1 - momentum
-        running_var += (momentum * N / (N - 1)) * var
-    else:
-        np.subtract(x, running_mean, out=xhat)                      # test mode: the stored statistics
-        var = running_var
-    inv_std = 1.0 / np.sqrt(var + eps)                              # (D,), eps inside the root
-    inv_std = inv_std.astype(dtype, copy=False)
-    xhat *= inv_std                                                 # now the normalised input
-    out = np.multiply(xhat, gamma)                                  # the only other (N, D) allocation
-    out += beta
-    return out, (mode, xhat, inv_std, gamma)
-
-
-# ----------------------------------------------------------------------------------------------------
 # Task 1: forward
 # ----------------------------------------------------------------------------------------------------
 
@@ -241,6 +180,67 @@ class BatchNorm1d:
 
     def __repr__(self):
         return f"BatchNorm1d({self.num_features}, eps={self.eps:g}, momentum={self.momentum:g})"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Input checks: a wrong shape must be a clear ValueError, never a silent broadcast
+# ----------------------------------------------------------------------------------------------------
+
+def _check_and_prepare(x, gamma, beta, bn_param):
+    """Validate the inputs; create the running statistics in bn_param if absent. Returns (x, gamma, beta, mode)."""
+    x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
+    if x.ndim != 2:
+        raise ValueError(f"batchnorm expects x of shape (N, D), got shape {x.shape}")
+    N, D = x.shape
+    if gamma.shape != (D,) or beta.shape != (D,):
+        raise ValueError(f"gamma and beta must have shape ({D},) for x {x.shape}, got {gamma.shape} and {beta.shape}")
+    mode = bn_param.get("mode", "train")
+    if mode not in MODES:
+        raise ValueError(f"bn_param['mode'] must be one of {MODES}, got {mode!r}")
+    if N == 0:
+        raise ValueError("empty batch: batch normalization needs at least one sample (two in train mode)")
+    if mode == "train" and N == 1:
+        raise ValueError(f"Expected more than 1 value per feature when training, got input size {x.shape}")
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+    if bn_param.get("running_mean") is None:
+        bn_param["running_mean"] = np.zeros(D, dtype=dtype)
+    if bn_param.get("running_var") is None:
+        bn_param["running_var"] = np.ones(D, dtype=dtype)
+    for name in ("running_mean", "running_var"):
+        if np.shape(bn_param[name]) != (D,):
+            raise ValueError(f"bn_param[{name!r}] has shape {np.shape(bn_param[name])}, expected ({D},)")
+    return x, gamma, beta, mode
+
+
+def _forward(x, gamma, beta, bn_param, xhat_buffer=None):
+    """batchnorm_forward, writing xhat into xhat_buffer when one of the right shape and dtype is given."""
+    x, gamma, beta, mode = _check_and_prepare(x, gamma, beta, bn_param)
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.1)
+    running_mean, running_var = bn_param["running_mean"], bn_param["running_var"]
+    N = x.shape[0]
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+    ok = xhat_buffer is not None and xhat_buffer.shape == x.shape and xhat_buffer.dtype == dtype
+    xhat = xhat_buffer if ok else np.empty(x.shape, dtype=dtype)
+
+    if mode == "train":
+        mean = x.mean(axis=0, dtype=dtype)                          # (D,)
+        np.subtract(x, mean, out=xhat)                              # xhat holds x - mean for now
+        var = np.einsum("ij,ij->j", xhat, xhat) / N                 # biased variance, no (N, D) temporary
+        # running statistics (D,) in place; the running variance is the unbiased one, as in PyTorch
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean
+        running_var *= 1 - momentum
+        running_var += (momentum * N / (N - 1)) * var
+    else:
+        np.subtract(x, running_mean, out=xhat)                      # test mode: the stored statistics
+        var = running_var
+    inv_std = 1.0 / np.sqrt(var + eps)                              # (D,), eps inside the root
+    inv_std = inv_std.astype(dtype, copy=False)
+    xhat *= inv_std                                                 # now the normalised input
+    out = np.multiply(xhat, gamma)                                  # the only other (N, D) allocation
+    out += beta
+    return out, (mode, xhat, inv_std, gamma)
 
 
 if __name__ == "__main__":
