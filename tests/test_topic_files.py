@@ -90,3 +90,13 @@ def test_no_python_file_hard_codes_curriculum_folders():
                 if pattern.search(node.value):
                     offenders.append(f"{rel}:{node.lineno}: {node.value[:60]!r}")
     assert not offenders, "ask dlfs.curriculum for folder names instead of:\n" + "\n".join(offenders)
+
+
+def test_no_file_manipulates_sys_path():
+    """The project is installed (pip install -r requirements.txt): imports never depend on where a file lies."""
+    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "*.py"], cwd=REPO_ROOT,
+                             capture_output=True, text=True).stdout.splitlines()
+    offenders = [f for f in tracked if re.search(r"sys\.path\.(insert|append)|sys\.path\s*=|sys\.path\s*\+=",
+                                                 (REPO_ROOT / f).read_text(encoding="utf-8", errors="replace"))]
+    offenders = [f for f in offenders if f != "tests/test_topic_files.py"]
+    assert not offenders, f"files that change sys.path (import from dlfs instead): {offenders}"
