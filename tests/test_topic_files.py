@@ -14,6 +14,7 @@ IDS = [f"topic{t.number:02d}" for t in TOPICS]
 REQUIRED = ["README.md", "questions.md", "intuition.md", "math-refresh.md", "visualization.py", "starter.py",
             "solutions/level01-naive.py", "solutions/level02-vectorized.py", "solutions/level03-memory-efficient.py",
             "solutions/level04-pytorch-reference.py", "tests/test_basic.py", "tests/test_edge.py", "tests/test_stress.py"]
+NEEDS_DATA_EXIT = 3  # visualization.py's exit code when the dataset it draws from is absent (docs/topic-anatomy.md)
 PLACEHOLDER = re.compile(r"\bTODO\b|\bTBD\b|FIXME|coming soon|lorem ipsum", re.IGNORECASE)
 README_SECTIONS = ["Learning Objectives", "Problem Statement", "Constraints", "Prerequisites", "Success Criteria",
                    "Escape Hatches", "Next Topic"]
@@ -63,6 +64,10 @@ def test_visualization_writes_a_real_png(topic, tmp_path):
     proc = subprocess.run([sys.executable, str(topic.folder / "visualization.py"), "--out", str(tmp_path)],
                           cwd=topic.folder, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1"))
+    if proc.returncode == NEEDS_DATA_EXIT:  # the figure is drawn from a dataset this machine does not have
+        if os.environ.get("CI") and os.environ.get("DLFS_DATA"):
+            pytest.fail(f"CI gave DLFS_DATA but visualization.py found no data: {proc.stdout[-500:]}")
+        pytest.skip(f"needs data: {proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else 'a dataset'}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     pngs = list(tmp_path.glob("**/*.png"))
     assert pngs, f"visualization.py wrote no PNG into --out; stdout: {proc.stdout[-500:]}"

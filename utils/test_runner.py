@@ -83,8 +83,9 @@ class TopicResult:
         """{reason: count} of tests skipped because a dataset is not on this machine."""
         reasons = defaultdict(int)
         for r in self.records:
-            if r["outcome"] == "skipped" and r["message"].startswith(DATA_SKIP_PREFIX):
-                reasons[r["message"][len(DATA_SKIP_PREFIX):].strip()] += 1
+            message = _skip_reason(r)
+            if r["outcome"] == "skipped" and message.startswith(DATA_SKIP_PREFIX):
+                reasons[message[len(DATA_SKIP_PREFIX):].strip()] += 1
         return dict(reasons)
 
     @property
@@ -110,6 +111,10 @@ class TopicResult:
 
 
 DATA_SKIP_PREFIX = "needs data:"
+
+
+def _skip_reason(r: dict) -> str:
+    return r["message"].removeprefix("Skipped: ")
 
 
 def _is_unmeasured_speed(r: dict) -> bool:
@@ -260,11 +265,12 @@ def report_topic(res: TopicResult, label: str, verbose: bool = False) -> None:
             recs) else ICONS["fail"]
         extra = f", {len(todo)} not started" if todo else ""
         print(f"{icon} {title}: {len(passed)}/{len(recs)} passed{extra}")
-    other_skips = [r for r in res.records if r["outcome"] == "skipped" and not r["message"].startswith(DATA_SKIP_PREFIX)]
+    other_skips = [r for r in res.records if r["outcome"] == "skipped"
+                   and not _skip_reason(r).startswith(DATA_SKIP_PREFIX)]
     if other_skips:
         reasons = defaultdict(int)
         for r in other_skips:
-            reasons[r["message"]] += 1
+            reasons[_skip_reason(r)] += 1
         print(f"{ICONS['skip']} Skipped: " + "; ".join(f"{n} × {why}" for why, n in reasons.items()))
     if res.hung:
         print(f"{ICONS['time']} The test process was stopped after {res.seconds:.0f} s (a hang?). "
