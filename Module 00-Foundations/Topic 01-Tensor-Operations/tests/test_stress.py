@@ -63,7 +63,7 @@ def test_matmul_overwrites_a_dirty_out_buffer(impl):
 # Memory: views share the buffer, broadcast axes have stride 0
 # ----------------------------------------------------------------------------------------------
 
-@pytest.mark.performance
+@pytest.mark.value
 @pytest.mark.hint(3)
 def test_broadcast_to_is_a_zero_stride_view(impl):
     x = np.arange(3.0)
@@ -77,7 +77,7 @@ def test_broadcast_to_is_a_zero_stride_view(impl):
         f"(3, 1) -> (2, 3, 4) must have strides (0, 8, 0) (new axis and stretched axis 0), got {view.strides}")
 
 
-@pytest.mark.performance
+@pytest.mark.value
 @pytest.mark.hint(3)
 def test_transpose_and_reshape_are_views(impl):
     x = np.arange(24.0).reshape(2, 3, 4)
@@ -90,7 +90,7 @@ def test_transpose_and_reshape_are_views(impl):
     assert flat.strides == (32, 8), f"a (6, 4) float64 C-order view has strides (32, 8), got {flat.strides}"
 
 
-@pytest.mark.performance
+@pytest.mark.value
 @pytest.mark.hint(3)
 def test_sliding_windows_is_a_view(impl):
     x = np.arange(10.0)
