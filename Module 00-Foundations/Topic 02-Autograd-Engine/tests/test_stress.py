@@ -122,15 +122,21 @@ def test_partC_different_inputs_give_different_gradients(impl):
     assert not np.allclose(grads1["W1"], grads2["W1"]), "different data gave the same gradients: are they stale?"
 
 
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_partC_mlp_gradients_at_the_timed_size_match_the_reference(impl, reference):
+    X, Y, params = mlp_problem(seed=7)
+    loss, grads = mlp_gradients(impl, X, Y, params)
+    ref_loss, ref_grads = mlp_gradients(reference, X, Y, params)
+    assert abs(loss - ref_loss) < 1e-10 * max(1.0, abs(ref_loss)), f"loss {loss:.6g} vs reference {ref_loss:.6g}"
+    for k in grads:
+        assert_close(grads[k], ref_grads[k], rtol=1e-9, atol=1e-12, what=f"d(loss)/d{k} vs the reference")
+
+
 @pytest.mark.performance
 @pytest.mark.hint(3)
 def test_partC_mlp_forward_backward_speed_vs_reference(impl, reference, compare_speed):
     X, Y, params = mlp_problem(seed=7)
-    loss, grads = mlp_gradients(impl, X, Y, params)
-    ref_loss, ref_grads = mlp_gradients(reference, X, Y, params)
-    assert abs(loss - ref_loss) < 1e-10 * max(1.0, abs(ref_loss)), f"loss {loss} vs reference {ref_loss}"
-    for k in grads:
-        assert_close(grads[k], ref_grads[k], rtol=1e-9, atol=1e-12, what=f"d(loss)/d{k} vs the reference")
     with cyclic_gc_paused():
         compare_speed(functools.partial(mlp_gradients, impl), functools.partial(mlp_gradients, reference),
                       X, Y, params, threshold=3.0)
@@ -147,7 +153,6 @@ def test_partA_value_chain_speed_vs_reference(impl, reference, compare_speed):
         y.backward()
         return x.grad
 
-    assert abs(chain(impl) - chain(reference)) < 1e-12, "the Value chain's gradient differs from the reference"
     # 10x: a list used as the visited set (an O(n^2) walk) measures about 19x here; PyTorch on scalars 4-5x
     with cyclic_gc_paused():
         compare_speed(functools.partial(chain, impl), functools.partial(chain, reference), threshold=10.0)

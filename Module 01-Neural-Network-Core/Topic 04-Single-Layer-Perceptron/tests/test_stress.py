@@ -115,12 +115,26 @@ def test_two_layer_on_a_large_batch_matches_the_reference(impl, reference):
 # Speed (ratio to the level-2 reference; a warning above the threshold, never a failure)
 # ----------------------------------------------------------------------------------------------
 
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_sigmoid_of_100000_large_values_matches_the_reference(impl, reference):
+    z = np.random.default_rng(0).standard_normal(100_000) * 10
+    assert_close(impl.sigmoid(z), reference.sigmoid(z), rtol=1e-9, atol=1e-15, what="sigmoid of 100,000 values")
+
+
 @pytest.mark.performance
 @pytest.mark.hint(3)
 def test_speed_sigmoid(impl, reference, compare_speed):
     z = np.random.default_rng(0).standard_normal(100_000) * 10
     compare_speed(impl.sigmoid, reference.sigmoid, z, threshold=3.0)
-    assert_close(impl.sigmoid(z), reference.sigmoid(z), rtol=1e-9, atol=1e-15, what="sigmoid of 100,000 values")
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_logistic_losses_on_2000_samples_match_the_reference(impl, reference, make_separable):
+    X, y = make_separable(2000, seed=2, margin=0.0)
+    losses = impl.logistic_train(X, y, lr=0.5, epochs=20)[2]
+    assert_close(losses, reference.logistic_train(X, y, lr=0.5, epochs=20)[2], rtol=1e-8, what="losses")
 
 
 @pytest.mark.performance
@@ -128,8 +142,6 @@ def test_speed_sigmoid(impl, reference, compare_speed):
 def test_speed_logistic_train(impl, reference, compare_speed, make_separable):
     X, y = make_separable(2000, seed=2, margin=0.0)
     compare_speed(impl.logistic_train, reference.logistic_train, X, y, lr=0.5, epochs=20, threshold=3.0)
-    w, b, losses = impl.logistic_train(X, y, lr=0.5, epochs=20)
-    assert_close(losses, reference.logistic_train(X, y, lr=0.5, epochs=20)[2], rtol=1e-8, what="losses")
 
 
 @pytest.mark.performance
@@ -137,8 +149,6 @@ def test_speed_logistic_train(impl, reference, compare_speed, make_separable):
 def test_speed_perceptron_train(impl, reference, compare_speed, make_separable):
     X, y = make_separable(2000, seed=3, margin=0.01)
     compare_speed(impl.perceptron_train, reference.perceptron_train, X, y, threshold=3.0)
-    w, b, errors = impl.perceptron_train(X, y)
-    assert as_array(errors)[-1] == 0 and ((2 * y - 1) * (X @ as_array(w) + float(b)) > 0).all()
 
 
 @pytest.mark.performance
@@ -147,6 +157,3 @@ def test_speed_two_layer_train(impl, reference, compare_speed, noisy_xor):
     X, y = noisy_xor
     compare_speed(lambda: impl.TwoLayerXOR(seed=0).train(X, y, epochs=200),
                   lambda: reference.TwoLayerXOR(seed=0).train(X, y, epochs=200), threshold=3.0)
-    net = impl.TwoLayerXOR(seed=0)
-    net.train(X, y, epochs=200)
-    assert np.mean(as_array(net.predict(X)) == y) == 1.0, "200 epochs should solve noisy XOR"
