@@ -105,3 +105,23 @@ def test_no_file_manipulates_sys_path():
                                                  (REPO_ROOT / f).read_text(encoding="utf-8", errors="replace"))]
     offenders = [f for f in offenders if f != "tests/test_topic_files.py"]
     assert not offenders, f"files that change sys.path (import from dlfs instead): {offenders}"
+
+
+@pytest.mark.parametrize("topic", TOPICS, ids=IDS)
+def test_performance_tests_only_time(topic):
+    """A performance test reports a speed ratio and never fails: no assert of its own, and it uses compare_speed."""
+    import ast
+
+    offenders = []
+    for path in sorted(topic.tests_dir.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
+                continue
+            if not any("performance" in ast.unparse(d) for d in node.decorator_list):
+                continue
+            asserts = [n for n in ast.walk(node) if isinstance(n, ast.Assert)
+                       or isinstance(n, ast.Call) and ast.unparse(n.func).split(".")[-1].startswith("assert")]
+            if asserts or "compare_speed" not in [a.arg for a in node.args.args]:
+                offenders.append(f"{path.name}::{node.name}")
+    assert not offenders, ("performance tests must only call compare_speed (correctness belongs in the other "
+                           "categories): " + ", ".join(offenders))
