@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-from dlfs.components import load_module, load_topic
+from dlfs.components import load_module, load_topic, uses_mine
 
 TOPIC = 10
 
@@ -38,7 +38,9 @@ def parse_args(argv=None):
     parser.add_argument("--subset", type=int, default=None, help="train on this many samples only")
     parser.add_argument("--val-size", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--level", type=int, default=3, help="reference level of Topic 10 (and its parts) to use")
+    parser.add_argument("--level", type=int, default=None,
+                        help="reference level of Topic 10 (and its parts) to use; default 3, or your own files "
+                             "for the topics DLFS_USE_MINE names")
     parser.add_argument("--checkpoint", help="save a checkpoint here after every epoch")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     parser.add_argument("--stop-after-epoch", type=int, help="stop after this epoch, as if interrupted (then --resume)")
@@ -52,8 +54,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     start = time.perf_counter()
-    mnist = load_topic(TOPIC, level=args.level)
-    optim = load_topic(3, level=args.level if args.level in (2, 3) else 2)
+    # an explicit --level always wins; otherwise DLFS_USE_MINE picks the learner's files, else the fast level 3
+    level = args.level if args.level is not None else (None if uses_mine(TOPIC) else 3)
+    mnist = load_topic(TOPIC, level=level)
+    optim = load_topic(3, level=None if args.level is None and uses_mine(3) else (level if level in (2, 3) else 2))
     data = mnist.load_data(subset=args.subset, val_size=args.val_size, seed=args.seed, data_dir=args.data_dir)
     hidden = [int(h) for h in args.hidden.split(",") if h]
     model = mnist.build_mlp([784, *hidden, 10], dropout=args.dropout, batchnorm=args.batchnorm, seed=args.seed)
@@ -88,7 +92,7 @@ def main(argv=None):
         "train_seconds": round(sum(history["epoch_seconds"]), 2),
         "val_accuracy": round(history["val_acc"][-1], 4) if history["val_acc"] else None,
         "epochs": args.epochs, "batch_size": args.batch_size, "hidden": hidden, "lr": args.lr,
-        "level": args.level, "train_samples": int(len(data["train"][0])), "seed": args.seed,
+        "level": level if level is not None else "yours", "train_samples": int(len(data["train"][0])), "seed": args.seed,
     }
     print(json.dumps(result))
     return result
