@@ -11,10 +11,7 @@ Without them these tests are skipped, or fail when the CI environment variable i
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +22,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 from dlfs.curriculum import topic
 
 PAGE = topic(1).folder / "assets" / "numpy_stride_visualization.html"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-INSTALL_HINT = "apt-get install -y chromium chromium-driver && pip install selenium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=1400,1000",
-]
 DTYPES = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
 
 
@@ -53,58 +42,6 @@ def test_page_is_self_contained_and_works_offline():
 # ----------------------------------------------------------------------------------------------
 # Browser fixtures and helpers.
 # ----------------------------------------------------------------------------------------------
-
-def _browser_and_driver() -> tuple[Path, Path] | None:
-    """Debian's chromium + chromedriver; else Google Chrome with the driver that matches it on GitHub runners."""
-    pairs = [(CHROMIUM, CHROMEDRIVER)]
-    chrome, driver_dir = shutil.which("google-chrome"), os.environ.get("CHROMEWEBDRIVER")
-    if chrome and driver_dir:
-        pairs.append((Path(chrome), Path(driver_dir) / "chromedriver"))
-    return next(((b, d) for b, d in pairs if b.is_file() and d.is_file()), None)
-
-
-def _missing_browser_parts() -> list[str]:
-    missing = []
-    if _browser_and_driver() is None:
-        if not CHROMIUM.is_file():
-            missing.append(f"Debian package chromium ({CHROMIUM})")
-        if not CHROMEDRIVER.is_file():
-            missing.append(f"Debian package chromium-driver ({CHROMEDRIVER})")
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("Python package selenium")
-    return missing
-
-
-@pytest.fixture(scope="module")
-def driver():
-    missing = _missing_browser_parts()
-    if missing:
-        message = f"browser tests need {', '.join(missing)}; install with: {INSTALL_HINT}"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    browser_path, driver_path = _browser_and_driver()
-    with tempfile.TemporaryDirectory(prefix="stride-viewer-profile-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(browser_path)
-        for flag in CHROMIUM_FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={profile}")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        browser = webdriver.Chrome(service=Service(str(driver_path)), options=options)
-        browser.set_page_load_timeout(20)
-        browser.set_script_timeout(20)
-        try:
-            yield browser
-        finally:
-            browser.quit()
-
 
 @pytest.fixture
 def page(driver):

@@ -14,6 +14,7 @@ everything from loading the data to the final test evaluation (not the plots).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 from dlfs.components import load_module, load_topic, uses_mine
+from dlfs.dashboard import Dashboard, TrainingLogger, follow_fit
 
 TOPIC = 10
 
@@ -48,6 +50,8 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=str(HERE / "outputs"), help="folder for the PNG figures")
     parser.add_argument("--no-plots", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    parser.add_argument("--dashboard", type=int, nargs="?", const=0, default=None, metavar="PORT",
+                        help="serve a live dashboard on 127.0.0.1 (a free port unless PORT is given)")
     return parser.parse_args(argv)
 
 
@@ -77,10 +81,11 @@ def main(argv=None):
         start_epoch, history = state["epoch"], state["history"]
         print(f"resumed from {args.checkpoint} after epoch {start_epoch}")
     stop = min(args.epochs, args.stop_after_epoch or args.epochs)
-    history = mnist.fit(model, optimizer, data["train"], data["val"], epochs=stop,
-                        batch_size=args.batch_size, seed=args.seed, lr_schedule=schedule,
-                        checkpoint_path=args.checkpoint, start_epoch=start_epoch, history=history,
-                        progress=not args.quiet)
+    with live_dashboard(args, mnist, total_steps, start_epoch * steps_per_epoch, start_epoch):
+        history = mnist.fit(model, optimizer, data["train"], data["val"], epochs=stop,
+                            batch_size=args.batch_size, seed=args.seed, lr_schedule=schedule,
+                            checkpoint_path=args.checkpoint, start_epoch=start_epoch, history=history,
+                            progress=not args.quiet)
     test_loss, test_acc = mnist.evaluate(model, *data["test"])
     wall = time.perf_counter() - start
     print(f"test accuracy {test_acc:.2%} (loss {test_loss:.4f}) in {wall:.1f} s")
@@ -96,6 +101,23 @@ def main(argv=None):
     }
     print(json.dumps(result))
     return result
+
+
+@contextlib.contextmanager
+def live_dashboard(args, mnist, total_steps, first_step, first_epoch):
+    """--dashboard: log every step to <out>/train_log.jsonl and serve the page while fit() runs."""
+    if args.dashboard is None:
+        yield
+        return
+    logger = TrainingLogger(Path(args.out) / "train_log.jsonl", total_steps=total_steps)
+    board = Dashboard(logger.path, port=args.dashboard, title="Topic 10 · MNIST MLP").start()
+    print(f"dashboard: {board.url}", flush=True)
+    try:
+        with follow_fit(mnist, logger, first_step=first_step, first_epoch=first_epoch):
+            yield
+    finally:
+        logger.close()
+        board.stop()
 
 
 if __name__ == "__main__":
