@@ -73,18 +73,24 @@ static PyObject *new_array(size_t rows, size_t cols, const char *dtype, Borrowed
 
 typedef int (*binary_op)(const Matrix *, const Matrix *, Matrix *);
 
-static PyObject *elementwise(PyObject *args, binary_op op, const char *what) {
+/* a (op) b for the element-wise operations (equal shapes, no broadcasting) and for matmul ((M, K) @ (K, N)). */
+static PyObject *binary(PyObject *args, binary_op op, const char *what, int is_matmul) {
     PyObject *oa, *ob, *result = NULL;
     Borrowed a, b, out;
     if (!PyArg_ParseTuple(args, "OO", &oa, &ob)) return NULL;
     if (borrow(oa, "a", 2, 0, &a) < 0) return NULL;
     if (borrow(ob, "b", 2, 0, &b) < 0) goto done_a;
-    if (a.m.rows != b.m.rows || a.m.cols != b.m.cols) {
+    if (is_matmul && a.m.cols != b.m.rows) {
+        PyErr_Format(PyExc_ValueError, "%s: a is (%zu, %zu) and b is (%zu, %zu): a's columns must equal b's rows",
+                     what, a.m.rows, a.m.cols, b.m.rows, b.m.cols);
+        goto done_b;
+    }
+    if (!is_matmul && (a.m.rows != b.m.rows || a.m.cols != b.m.cols)) {
         PyErr_Format(PyExc_ValueError, "%s needs equal shapes (no broadcasting), got (%zu, %zu) and (%zu, %zu)",
                      what, a.m.rows, a.m.cols, b.m.rows, b.m.cols);
         goto done_b;
     }
-    result = new_array(a.m.rows, a.m.cols, "float32", &out);
+    result = new_array(a.m.rows, is_matmul ? b.m.cols : a.m.cols, "float32", &out);
     if (result) {
         Py_BEGIN_ALLOW_THREADS
         op(&a.m, &b.m, &out.m);
@@ -98,37 +104,16 @@ done_a:
     return result;
 }
 
-static PyObject *py_add(PyObject *self, PyObject *args) { return elementwise(args, matrix_add, "add"); }
-static PyObject *py_sub(PyObject *self, PyObject *args) { return elementwise(args, matrix_sub, "sub"); }
-static PyObject *py_mul(PyObject *self, PyObject *args) { return elementwise(args, matrix_mul, "mul"); }
+static PyObject *py_add(PyObject *self, PyObject *args) { return binary(args, matrix_add, "add", 0); }
+static PyObject *py_sub(PyObject *self, PyObject *args) { return binary(args, matrix_sub, "sub", 0); }
+static PyObject *py_mul(PyObject *self, PyObject *args) { return binary(args, matrix_mul, "mul", 0); }
 
-static PyObject *matmul_with(PyObject *args, binary_op op) {
-    PyObject *oa, *ob, *result = NULL;
-    Borrowed a, b, out;
-    if (!PyArg_ParseTuple(args, "OO", &oa, &ob)) return NULL;
-    if (borrow(oa, "a", 2, 0, &a) < 0) return NULL;
-    if (borrow(ob, "b", 2, 0, &b) < 0) goto done_a;
-    if (a.m.cols != b.m.rows) {
-        PyErr_Format(PyExc_ValueError, "matmul: a is (%zu, %zu) and b is (%zu, %zu): a's columns must equal b's rows",
-                     a.m.rows, a.m.cols, b.m.rows, b.m.cols);
-        goto done_b;
-    }
-    result = new_array(a.m.rows, b.m.cols, "float32", &out);
-    if (result) {
-        Py_BEGIN_ALLOW_THREADS
-        op(&a.m, &b.m, &out.m);
-        Py_END_ALLOW_THREADS
-        PyBuffer_Release(&out.view);
-    }
-done_b:
-    PyBuffer_Release(&b.view);
-done_a:
-    PyBuffer_Release(&a.view);
-    return result;
+static PyObject *py_matmul(PyObject *self, PyObject *args) {
+    return binary(args, matrix_matmul_blocked, "matmul", 1);
 }
-
-static PyObject *py_matmul(PyObject *self, PyObject *args) { return matmul_with(args, matrix_matmul_blocked); }
-static PyObject *py_matmul_naive(PyObject *self, PyObject *args) { return matmul_with(args, matrix_matmul_naive); }
+static PyObject *py_matmul_naive(PyObject *self, PyObject *args) {
+    return binary(args, matrix_matmul_naive, "matmul_naive", 1);
+}
 
 static PyObject *py_transpose(PyObject *self, PyObject *args) {
     PyObject *oa, *result;
