@@ -24,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 from dlfs.components import load_module, load_topic, uses_mine
 from dlfs.dashboard import Dashboard, TrainingLogger, follow_fit
+from dlfs.datasets import DatasetNotFoundError
 
 TOPIC = 10
 
@@ -62,7 +63,10 @@ def main(argv=None):
     level = args.level if args.level is not None else (None if uses_mine(TOPIC) else 3)
     mnist = load_topic(TOPIC, level=level)
     optim = load_topic(3, level=None if args.level is None and uses_mine(3) else (level if level in (2, 3) else 2))
-    data = mnist.load_data(subset=args.subset, val_size=args.val_size, seed=args.seed, data_dir=args.data_dir)
+    try:
+        data = mnist.load_data(subset=args.subset, val_size=args.val_size, seed=args.seed, data_dir=args.data_dir)
+    except DatasetNotFoundError as exc:  # offline and not cached: the loader's message says what to do
+        sys.exit(f"train.py: {exc}")
     hidden = [int(h) for h in args.hidden.split(",") if h]
     model = mnist.build_mlp([784, *hidden, 10], dropout=args.dropout, batchnorm=args.batchnorm, seed=args.seed)
     optimizer = mnist.make_optimizer(model, "adamw" if args.weight_decay else "adam", lr=args.lr,
@@ -90,7 +94,8 @@ def main(argv=None):
     wall = time.perf_counter() - start
     print(f"test accuracy {test_acc:.2%} (loss {test_loss:.4f}) in {wall:.1f} s")
     if not args.no_plots:
-        figures = load_module(HERE / "visualization.py").save_run_figures(mnist, model, data, history, args.out)
+        run = f"train.py: {len(data['train'][0]):,} training images, {args.epochs} epochs, hidden {args.hidden}"
+        figures = load_module(HERE / "visualization.py").save_run_figures(mnist, model, data, history, args.out, run)
         print("figures: " + ", ".join(str(f) for f in figures))
     result = {
         "test_accuracy": round(test_acc, 4), "test_loss": round(test_loss, 4), "wall_seconds": round(wall, 2),
