@@ -115,6 +115,16 @@ def test_speed_of_a_training_step_vs_reference(impl, reference, compare_speed):
     mine, ref = build(impl, (48, 32, 10), seed=6, dtype=np.float32), build(reference, (48, 32, 10), seed=6,
                                                                            dtype=np.float32)
     compare_speed(lambda: train_step(impl, mine, X, y), lambda: train_step(reference, ref, X, y), threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_a_training_step_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_speed_of_a_training_step_vs_reference times gives the right results (the speed test itself asserts nothing)."""
+    X, y = toy_batch(N=32, D=48, C=10, seed=5)
+    X = X.astype(np.float32)
+    mine, ref = build(impl, (48, 32, 10), seed=6, dtype=np.float32), build(reference, (48, 32, 10), seed=6,
+                                                                           dtype=np.float32)
     assert math.isclose(train_step(impl, mine, X, y), train_step(reference, ref, X, y), rel_tol=1e-5)
     for i, (p, q) in enumerate(zip(mine.parameters(), ref.parameters())):
         assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6, what=f"parameter {i} gradient vs the reference")
@@ -126,6 +136,14 @@ def test_speed_of_two_layer_net_vs_reference(impl, reference, compare_speed):
     X, y = toy_batch(N=32, D=48, C=10, seed=7)
     mine, ref = impl.TwoLayerNet(48, 32, 10, seed=0, reg=0.01), reference.TwoLayerNet(48, 32, 10, seed=0, reg=0.01)
     compare_speed(lambda: mine.loss(X, y), lambda: ref.loss(X, y), threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_two_layer_net_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_speed_of_two_layer_net_vs_reference times gives the right results (the speed test itself asserts nothing)."""
+    X, y = toy_batch(N=32, D=48, C=10, seed=7)
+    mine, ref = impl.TwoLayerNet(48, 32, 10, seed=0, reg=0.01), reference.TwoLayerNet(48, 32, 10, seed=0, reg=0.01)
     (loss, grads), (ref_loss, ref_grads) = mine.loss(X, y), ref.loss(X, y)
     assert math.isclose(float(loss), float(ref_loss), rel_tol=1e-9)
     for k in ref_grads:

@@ -98,6 +98,13 @@ def test_kaiming_beats_xavier_for_every_activation(impl):
 def test_gelu_speed(impl, reference, compare_speed):
     x = np.random.default_rng(5).standard_normal((100, 200))
     compare_speed(impl.gelu, reference.gelu, x, threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_gelu_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_gelu_speed times gives the right results (the speed test itself asserts nothing)."""
+    x = np.random.default_rng(5).standard_normal((100, 200))
     out = as_array(impl.gelu(x))
     assert out.shape == x.shape and out.dtype == np.float64, f"gelu returned {out.shape} {out.dtype}"
     assert_all_finite(out, "gelu in the timed call")
@@ -109,6 +116,13 @@ def test_elu_and_derivative_speed(impl, reference, compare_speed):
     x = np.random.default_rng(6).standard_normal((100, 200))
     compare_speed(lambda: (impl.elu(x), impl.elu_grad(x)), lambda: (reference.elu(x), reference.elu_grad(x)),
                   threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_elu_and_derivative_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_elu_and_derivative_speed times gives the right results (the speed test itself asserts nothing)."""
+    x = np.random.default_rng(6).standard_normal((100, 200))
     out = as_array(impl.elu_grad(x))
     assert out.shape == x.shape and out.dtype == np.float64, f"elu_grad returned {out.shape} {out.dtype}"
 
@@ -123,8 +137,20 @@ def test_silu_layer_step_speed(impl, reference, compare_speed):
     def step(layer):
         layer.forward(x)
         return layer.backward(dout)
-
     compare_speed(lambda: step(mine), lambda: step(ref), threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_silu_layer_step_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_silu_layer_step_speed times gives the right results (the speed test itself asserts nothing)."""
+    x = np.random.default_rng(7).standard_normal((100, 200)).astype(np.float32)
+    dout = np.ones_like(x)
+    mine = impl.SiLU()
+
+    def step(layer):
+        layer.forward(x)
+        return layer.backward(dout)
     dx = as_array(step(mine))
     assert dx.shape == x.shape and dx.dtype == np.float32, f"SiLU backward returned {dx.shape} {dx.dtype}"
     assert_all_finite(dx, "SiLU backward in the timed call")

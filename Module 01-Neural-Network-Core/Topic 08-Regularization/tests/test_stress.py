@@ -133,6 +133,13 @@ def test_early_stopping_with_a_real_optimizer(impl):
 def test_dropout_forward_speed(impl, reference, compare_speed):
     x = np.random.default_rng(0).standard_normal((128, 256)).astype(np.float32)
     compare_speed(impl.dropout_forward, reference.dropout_forward, x, 0.5, True, 0, threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_dropout_forward_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_dropout_forward_speed times gives the right results (the speed test itself asserts nothing)."""
+    x = np.random.default_rng(0).standard_normal((128, 256)).astype(np.float32)
     out, mask = (as_array(a) for a in impl.dropout_forward(x, 0.5, True, 0))
     assert out.dtype == np.float32 and abs(float(np.mean(mask == 0)) - 0.5) < 0.02
 
@@ -146,8 +153,19 @@ def test_dropout_layer_forward_backward_speed(impl, reference, compare_speed):
     def step(layer):
         out = layer.forward(x)
         return layer.backward(out)
-
     compare_speed(lambda: step(candidate), lambda: step(baseline), threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_dropout_layer_forward_backward_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_dropout_layer_forward_backward_speed times gives the right results (the speed test asserts nothing)."""
+    x = np.random.default_rng(1).standard_normal((128, 256)).astype(np.float32)
+    candidate = impl.Dropout(0.3, rng=0)
+
+    def step(layer):
+        out = layer.forward(x)
+        return layer.backward(out)
     dx = as_array(step(candidate))
     assert dx.dtype == np.float32 and dx.shape == x.shape
 
@@ -158,6 +176,14 @@ def test_l2_penalty_speed(impl, reference, compare_speed):
     rng = np.random.default_rng(2)
     weights = [rng.standard_normal((256, 128)).astype(np.float32), rng.standard_normal((128, 10)).astype(np.float32)]
     compare_speed(impl.l2_penalty, reference.l2_penalty, weights, 1e-4, threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_l2_penalty_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_l2_penalty_speed times gives the right results (the speed test itself asserts nothing)."""
+    rng = np.random.default_rng(2)
+    weights = [rng.standard_normal((256, 128)).astype(np.float32), rng.standard_normal((128, 10)).astype(np.float32)]
     loss = float(impl.l2_penalty(weights, 1e-4)[0])
     expected = 0.5 * 1e-4 * sum(float(np.sum(W.astype(np.float64) ** 2)) for W in weights)
     assert math.isclose(loss, expected, rel_tol=1e-4), f"l2_penalty {loss} vs {expected}"
@@ -168,14 +194,25 @@ def test_l2_penalty_speed(impl, reference, compare_speed):
 def test_early_stopping_snapshot_speed(impl, reference, compare_speed):
     rng = np.random.default_rng(3)
     params = [optim.Parameter(rng.standard_normal((512, 512)).astype(np.float32)) for _ in range(4)]
-
     def improving_epochs(cls):
         stopper = cls(patience=3)
         for epoch in range(5):
             stopper.step(1.0 - 0.1 * epoch, params)  # every epoch improves: a snapshot each time
         return stopper
-
     compare_speed(lambda: improving_epochs(impl.EarlyStopping), lambda: improving_epochs(reference.EarlyStopping),
                   threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_early_stopping_snapshot_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_early_stopping_snapshot_speed times gives the right results (the speed test itself asserts nothing)."""
+    rng = np.random.default_rng(3)
+    params = [optim.Parameter(rng.standard_normal((512, 512)).astype(np.float32)) for _ in range(4)]
+    def improving_epochs(cls):
+        stopper = cls(patience=3)
+        for epoch in range(5):
+            stopper.step(1.0 - 0.1 * epoch, params)  # every epoch improves: a snapshot each time
+        return stopper
     stopper = improving_epochs(impl.EarlyStopping)
     assert stopper.best_epoch == 4 and math.isclose(stopper.best, 0.6)

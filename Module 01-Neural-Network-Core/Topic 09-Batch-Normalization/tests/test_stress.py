@@ -121,6 +121,14 @@ def test_forward_speed(impl, reference, compare_speed):
     gamma, beta = np.ones(64), np.zeros(64)
     compare_speed(impl.batchnorm_forward, reference.batchnorm_forward, x, gamma, beta, {"mode": "train"},
                   threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_forward_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_forward_speed times gives the right results (the speed test itself asserts nothing)."""
+    x = make_batch(7, 256, 64)
+    gamma, beta = np.ones(64), np.zeros(64)
     out, _ = impl.batchnorm_forward(x, gamma, beta, {"mode": "train"})
     expected, _ = reference.batchnorm_forward(x, gamma, beta, {"mode": "train"})
     assert_close(out, expected, rtol=1e-9, atol=1e-12, what="forward output")
@@ -136,6 +144,17 @@ def test_backward_speed(impl, reference, compare_speed):
     _, ref_cache = reference.batchnorm_forward(x, gamma, beta, {"mode": "train"})
     compare_speed(lambda: impl.batchnorm_backward_alt(dout, cache),
                   lambda: reference.batchnorm_backward_alt(dout, ref_cache), threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_backward_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_backward_speed times gives the right results (the speed test itself asserts nothing)."""
+    x = make_batch(8, 256, 64)
+    gamma, beta = np.linspace(0.5, 2, 64), np.zeros(64)
+    dout = np.random.default_rng(9).standard_normal((256, 64))
+    _, cache = impl.batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    _, ref_cache = reference.batchnorm_forward(x, gamma, beta, {"mode": "train"})
     expected_grads = reference.batchnorm_backward_alt(dout, ref_cache)
     for got, expected in zip(impl.batchnorm_backward_alt(dout, cache), expected_grads):
         assert_close(got, expected, rtol=1e-8, atol=1e-10, what="backward_alt gradients")
@@ -147,12 +166,22 @@ def test_float32_layer_training_step_speed(impl, reference, compare_speed):
     x = make_batch(10, 256, 128, dtype=np.float32)
     dout = np.random.default_rng(11).standard_normal((256, 128)).astype(np.float32)
     layer, ref_layer = impl.BatchNorm1d(128, dtype=np.float32), reference.BatchNorm1d(128, dtype=np.float32)
-
     def step(bn):
         out = bn.forward(x)
         return out, bn.backward(dout)
-
     compare_speed(lambda: step(layer), lambda: step(ref_layer), threshold=3.0)
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+def test_float32_layer_training_step_is_correct_on_the_timed_inputs(impl, reference):
+    """What test_float32_layer_training_step_speed times gives the right results (the speed test itself asserts nothing)."""
+    x = make_batch(10, 256, 128, dtype=np.float32)
+    dout = np.random.default_rng(11).standard_normal((256, 128)).astype(np.float32)
+    layer, ref_layer = impl.BatchNorm1d(128, dtype=np.float32), reference.BatchNorm1d(128, dtype=np.float32)
+    def step(bn):
+        out = bn.forward(x)
+        return out, bn.backward(dout)
     out, dx = step(layer)
     ref_out, ref_dx = step(ref_layer)
     assert as_array(out).dtype == np.float32 and as_array(dx).dtype == np.float32, "the float32 step must stay float32"
