@@ -29,17 +29,39 @@ import numbers
 # Part A: scalar autograd
 # ---------------------------------------------------------------------------------------------
 
+# Python's float arithmetic raises where IEEE-754 (NumPy, PyTorch) gives inf or nan: math.exp(1000)
+# raises OverflowError, math.log(0) ValueError, 1.0 / 0.0 and 0.0 ** -1 ZeroDivisionError, and
+# (-4.0) ** 0.5 is a complex number. These four give the IEEE answers instead, as PyTorch does.
+
 def _exp(x):
     try:
         return math.exp(x)
-    except OverflowError:    # NumPy gives inf here; so do we
+    except OverflowError:                       # e^x beyond the largest float
         return math.inf
 
 
 def _log(x):
     if x > 0 or math.isnan(x):
         return math.log(x)
-    return -math.inf if x == 0 else math.nan   # NumPy's answers instead of math's ValueError
+    return -math.inf if x == 0 else math.nan    # ln 0 = -inf, ln of a negative number = nan
+
+
+def _div(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:                   # a / 0: inf with the signs of a and b, nan for 0 / 0
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _pow(x, p):
+    try:
+        y = x ** p
+    except (ZeroDivisionError, OverflowError):  # 0 ** (negative p), or a result beyond the largest float
+        odd = float(p).is_integer() and int(p) % 2 == 1
+        return -math.inf if odd and math.copysign(1.0, x) < 0 else math.inf
+    return math.nan if isinstance(y, complex) else y    # (negative) ** (non-integer p) = nan
 
 
 class Value:
@@ -93,10 +115,12 @@ class Value:
     def __pow__(self, exponent):
         if isinstance(exponent, Value) or not isinstance(exponent, numbers.Real):
             raise TypeError("Value ** p supports only a number p (int or float), not a Value")
-        out = Value(self.data ** exponent, (self,), f"**{exponent:g}")
+        out = Value(_pow(self.data, exponent), (self,), f"**{exponent:g}")
 
         def _backward():
-            self.grad += exponent * self.data ** (exponent - 1) * out.grad   # d(x^p)/dx = p x^(p-1)
+            # d(x^p)/dx = p x^(p-1); 0 for p = 0 (x^0 = 1 is flat, even at x = 0 where x^-1 is inf)
+            slope = exponent * _pow(self.data, exponent - 1) if exponent != 0 else 0.0
+            self.grad += slope * out.grad
         out._backward = _backward
         return out
 
@@ -112,7 +136,7 @@ class Value:
         out = Value(_log(self.data), (self,), "log")
 
         def _backward():
-            self.grad += out.grad / self.data    # d(ln x)/dx = 1/x
+            self.grad += _div(out.grad, self.data)   # d(ln x)/dx = 1/x
         out._backward = _backward
         return out
 

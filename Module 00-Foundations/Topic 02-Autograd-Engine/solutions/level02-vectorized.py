@@ -31,6 +31,41 @@ import numpy as np
 # Part A: scalar autograd (pure Python, micrograd style)
 # ---------------------------------------------------------------------------------------------
 
+# Python's float arithmetic raises where IEEE-754 (NumPy, PyTorch) gives inf or nan: math.exp(1000)
+# raises OverflowError, math.log(0) ValueError, 1.0 / 0.0 and 0.0 ** -1 ZeroDivisionError, and
+# (-4.0) ** 0.5 is a complex number. These four give the IEEE answers instead, as PyTorch does.
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:                       # e^x beyond the largest float
+        return math.inf
+
+
+def _log(x):
+    if x > 0 or math.isnan(x):
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan    # ln 0 = -inf, ln of a negative number = nan
+
+
+def _div(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:                   # a / 0: inf with the signs of a and b, nan for 0 / 0
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _pow(x, p):
+    try:
+        y = x ** p
+    except (ZeroDivisionError, OverflowError):  # 0 ** (negative p), or a result beyond the largest float
+        odd = float(p).is_integer() and int(p) % 2 == 1
+        return -math.inf if odd and math.copysign(1.0, x) < 0 else math.inf
+    return math.nan if isinstance(y, complex) else y    # (negative) ** (non-integer p) = nan
+
+
 class Value:
     """One scalar in a computation graph: its value, its gradient and how it was made."""
 
@@ -82,15 +117,17 @@ class Value:
     def __pow__(self, exponent):
         if isinstance(exponent, Value) or not isinstance(exponent, numbers.Real):
             raise TypeError("Value ** p supports only a number p (int or float), not a Value")
-        out = Value(self.data ** exponent, (self,), f"**{exponent:g}")
+        out = Value(_pow(self.data, exponent), (self,), f"**{exponent:g}")
 
         def _backward():
-            self.grad += exponent * self.data ** (exponent - 1) * out.grad   # d(x^p)/dx = p x^(p-1)
+            # d(x^p)/dx = p x^(p-1); 0 for p = 0 (x^0 = 1 is flat, even at x = 0 where x^-1 is inf)
+            slope = exponent * _pow(self.data, exponent - 1) if exponent != 0 else 0.0
+            self.grad += slope * out.grad
         out._backward = _backward
         return out
 
     def exp(self):
-        out = Value(math.exp(self.data), (self,), "exp")
+        out = Value(_exp(self.data), (self,), "exp")
 
         def _backward():
             self.grad += out.data * out.grad     # d(e^x)/dx = e^x, already computed
@@ -98,10 +135,10 @@ class Value:
         return out
 
     def log(self):
-        out = Value(math.log(self.data), (self,), "log")
+        out = Value(_log(self.data), (self,), "log")
 
         def _backward():
-            self.grad += out.grad / self.data    # d(ln x)/dx = 1/x
+            self.grad += _div(out.grad, self.data)   # d(ln x)/dx = 1/x
         out._backward = _backward
         return out
 
@@ -315,7 +352,10 @@ class Tensor:
         out = self._make(self.data ** exponent, (self,), f"**{exponent:g}")
 
         def _backward():
-            self._accumulate(out.grad * exponent * self.data ** (exponent - 1))
+            if exponent == 0:   # x^0 = 1 is flat: slope 0 everywhere (0 * 0^-1 would be NaN at x = 0)
+                self._accumulate(np.zeros_like(out.grad))
+            else:
+                self._accumulate(out.grad * exponent * self.data ** (exponent - 1))
         out._backward = _backward
         return out
 

@@ -41,6 +41,41 @@ import numpy as np
 # Part A: scalar autograd (pure Python, __slots__, no reference cycles)
 # ---------------------------------------------------------------------------------------------
 
+# Python's float arithmetic raises where IEEE-754 (NumPy, PyTorch) gives inf or nan: math.exp(1000)
+# raises OverflowError, math.log(0) ValueError, 1.0 / 0.0 and 0.0 ** -1 ZeroDivisionError, and
+# (-4.0) ** 0.5 is a complex number. These four give the IEEE answers instead, as PyTorch does.
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:                       # e^x beyond the largest float
+        return math.inf
+
+
+def _log(x):
+    if x > 0 or math.isnan(x):
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan    # ln 0 = -inf, ln of a negative number = nan
+
+
+def _div(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:                   # a / 0: inf with the signs of a and b, nan for 0 / 0
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _pow(x, p):
+    try:
+        y = x ** p
+    except (ZeroDivisionError, OverflowError):  # 0 ** (negative p), or a result beyond the largest float
+        odd = float(p).is_integer() and int(p) % 2 == 1
+        return -math.inf if odd and math.copysign(1.0, x) < 0 else math.inf
+    return math.nan if isinstance(y, complex) else y    # (negative) ** (non-integer p) = nan
+
+
 class Value:
     """One scalar in a computation graph. `_backward(g)` returns d(out)/d(child) * g for each child."""
 
@@ -83,15 +118,16 @@ class Value:
         if isinstance(exponent, Value) or not isinstance(exponent, numbers.Real):
             raise TypeError("Value ** p supports only a number p (int or float), not a Value")
         x = self.data
-        return Value(x ** exponent, (self,), f"**{exponent:g}", lambda g: (exponent * x ** (exponent - 1) * g,))
+        slope = exponent * _pow(x, exponent - 1) if exponent != 0 else 0.0   # x^0 = 1 is flat, even at 0
+        return Value(_pow(x, exponent), (self,), f"**{exponent:g}", lambda g: (slope * g,))
 
     def exp(self):
-        y = math.exp(self.data)
+        y = _exp(self.data)
         return Value(y, (self,), "exp", lambda g: (y * g,))
 
     def log(self):
         x = self.data
-        return Value(math.log(x), (self,), "log", lambda g: (g / x,))
+        return Value(_log(x), (self,), "log", lambda g: (_div(g, x),))
 
     def tanh(self):
         y = math.tanh(self.data)
@@ -280,6 +316,8 @@ class Tensor:
         x = self.data
 
         def backward(g):
+            if exponent == 0:                              # x^0 = 1 is flat (0 * 0^-1 would be NaN at 0)
+                return (np.zeros(np.shape(x), dtype=np.result_type(x, g)),)
             local = np.asarray(x ** (exponent - 1))        # one buffer, reused for the whole product
             np.multiply(local, exponent, out=local)
             np.multiply(local, g, out=local)

@@ -52,6 +52,7 @@ def check_tensor_op(impl, fn, arrays, seed=0):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_partA_a_times_b_plus_c_by_hand(impl):
     a, b, c = impl.Value(2.0), impl.Value(-3.0), impl.Value(10.0)
     f = a * b + c
@@ -64,6 +65,7 @@ def test_partA_a_times_b_plus_c_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_partA_linear_y_equals_ax_plus_b(impl):
     a, x, b = impl.Value(3.0), impl.Value(-2.0), impl.Value(0.5)
     y = a * x + b
@@ -75,6 +77,7 @@ def test_partA_linear_y_equals_ax_plus_b(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_partA_x_squared_both_ways(impl):
     x = impl.Value(3.0)
     (x ** 2).backward()
@@ -87,6 +90,7 @@ def test_partA_x_squared_both_ways(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(2)
 def test_partA_node_used_twice_gets_both_contributions(impl):
     a = impl.Value(-2.0)
     b = a + a
@@ -100,6 +104,7 @@ def test_partA_node_used_twice_gets_both_contributions(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_partA_reversed_ops_with_numbers(impl):
     a = impl.Value(4.0)
     cases = [("2 + a", lambda v: 2 + v, 6.0, 1.0), ("2 - a", lambda v: 2 - v, -2.0, -1.0),
@@ -116,6 +121,7 @@ def test_partA_reversed_ops_with_numbers(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_partA_tanh_derivative_uses_the_output(impl):
     x = impl.Value(0.5)
     t = x.tanh()
@@ -129,6 +135,7 @@ def test_partA_tanh_derivative_uses_the_output(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_partA_neuron_tanh_matches_hand_derivation(impl):
     # micrograd's neuron: o = tanh(x1 w1 + x2 w2 + b), chosen so that o = 1/sqrt(2) and do/dn = 1/2
     x1, x2, w1, w2 = impl.Value(2.0), impl.Value(0.0), impl.Value(-3.0), impl.Value(1.0)
@@ -145,6 +152,7 @@ def test_partA_neuron_tanh_matches_hand_derivation(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 def test_partA_shared_node_reached_by_paths_of_different_lengths(impl):
     # h feeds y directly and through tanh/exp: its grad is complete only after ALL its consumers ran
     a, b = impl.Value(0.3), impl.Value(-0.7)
@@ -161,6 +169,7 @@ def test_partA_shared_node_reached_by_paths_of_different_lengths(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_partA_micrograd_expression_matches_pytorch(impl, golden):
     ref = golden("value_expression")
     a, b = impl.Value(float(ref["a"])), impl.Value(float(ref["b"]))
@@ -202,9 +211,13 @@ VALUE_OPS = {   # name: (expression on Values, the same on floats, inputs)
 }
 
 
+VALUE_OPS_OF_TASK_4 = {"exp", "log", "tanh", "relu_positive", "relu_negative", "composite"}
+
+
 @pytest.mark.gradient
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("op", list(VALUE_OPS))
+@pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.task(4 if op in VALUE_OPS_OF_TASK_4 else 3))
+                                for op in VALUE_OPS])
 def test_partA_value_gradient_matches_finite_differences(impl, op):
     value_fn, float_fn, inputs = VALUE_OPS[op]
     leaves = [impl.Value(x) for x in inputs]
@@ -227,6 +240,7 @@ def test_partA_value_gradient_matches_finite_differences(impl, op):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_partB_tensor_holds_float_data_and_its_shape(impl):
     t = impl.Tensor([1.0, 2.0, 3.0])
     assert tuple(t.shape) == (3,), f"Tensor([1., 2., 3.]).shape is {t.shape}, expected (3,)"
@@ -239,6 +253,7 @@ def test_partB_tensor_holds_float_data_and_its_shape(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_partB_grad_is_none_before_backward_then_has_the_data_shape(impl):
     x = impl.Tensor(np.array([1.0, -2.0, 3.0, 0.5]), requires_grad=True)
     assert x.grad is None, f"grad must be None before any backward(), got {x.grad!r}"
@@ -248,6 +263,7 @@ def test_partB_grad_is_none_before_backward_then_has_the_data_shape(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_partB_elementwise_gradients_by_hand(impl):
     xv, yv = np.array([1.0, -2.0, 3.0]), np.array([4.0, 0.5, -1.0])
     x, y = impl.Tensor(xv, requires_grad=True), impl.Tensor(yv, requires_grad=True)
@@ -260,6 +276,7 @@ def test_partB_elementwise_gradients_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_partB_sum_and_mean_gradients(impl):
     x = impl.Tensor(np.array([2.0, 4.0, 6.0, 8.0]), requires_grad=True)
     m = x.mean()
@@ -275,6 +292,7 @@ def test_partB_sum_and_mean_gradients(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_partB_backward_with_an_explicit_output_gradient(impl):
     x = impl.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     y = x * 2.0 + 1.0
@@ -284,6 +302,7 @@ def test_partB_backward_with_an_explicit_output_gradient(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_partB_shared_node_reached_by_paths_of_different_lengths(impl):
     av, bv = np.array([0.3, -0.5, 1.2]), np.array([-0.7, 0.4, 0.9])
     a, b = impl.Tensor(av, requires_grad=True), impl.Tensor(bv, requires_grad=True)
@@ -322,10 +341,13 @@ PART_B_OPS = {   # name: (expression on 1-D tensors, inputs)
     "mean": (lambda a: a.mean(), [_r(5)]),
 }
 
+PART_B_OPS_OF_TASK_8 = {"exp", "log", "tanh", "relu", "sum", "mean"}
+
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("op", list(PART_B_OPS))
+@pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.task(8 if op in PART_B_OPS_OF_TASK_8 else 6))
+                                for op in PART_B_OPS])
 def test_partB_vector_gradient_matches_finite_differences(impl, op):
     fn, arrays = PART_B_OPS[op]
     check_tensor_op(impl, fn, arrays)
@@ -337,6 +359,7 @@ def test_partB_vector_gradient_matches_finite_differences(impl, op):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(9)
 @pytest.mark.parametrize("grad_shape, shape", [((2, 3, 4), (3, 1)), ((3, 4), (4,)), ((3, 4), (3, 1)),
                                                ((3, 4), (3, 4)), ((3, 4), ()), ((2, 1, 4), (1, 1))])
 def test_partC_unbroadcast_sums_back_to_the_operand_shape(impl, grad_shape, shape):
@@ -351,6 +374,7 @@ def test_partC_unbroadcast_sums_back_to_the_operand_shape(impl, grad_shape, shap
 
 @pytest.mark.shape
 @pytest.mark.hint(3)
+@pytest.mark.task(9)
 @pytest.mark.parametrize("shape_a, shape_b", [((3, 1), (1, 4)), ((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((), (2, 3))])
 def test_partC_broadcast_gradients_have_the_operand_shapes(impl, shape_a, shape_b):
     rng = np.random.default_rng(0)
@@ -365,6 +389,7 @@ def test_partC_broadcast_gradients_have_the_operand_shapes(impl, shape_a, shape_
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(9)
 def test_partC_broadcast_3x1_times_1x4_by_hand(impl):
     av, bv = np.array([[1.0], [2.0], [3.0]]), np.array([[10.0, 20.0, 30.0, 40.0]])
     a, b = impl.Tensor(av, requires_grad=True), impl.Tensor(bv, requires_grad=True)
@@ -376,6 +401,7 @@ def test_partC_broadcast_3x1_times_1x4_by_hand(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(3)
+@pytest.mark.task(10)
 @pytest.mark.parametrize("shape_a, shape_b, shape_out", [
     ((3, 4), (4, 2), (3, 2)), ((2, 3, 4), (2, 4, 5), (2, 3, 5)), ((2, 3, 4), (4, 5), (2, 3, 5)),
     ((4,), (4, 2), (2,)), ((3, 4), (4,), (3,)), ((4,), (4,), ())])
@@ -392,6 +418,7 @@ def test_partC_matmul_output_and_gradient_shapes(impl, shape_a, shape_b, shape_o
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(10)
 def test_partC_matmul_gradients_by_hand(impl):
     # the worked example of math-refresh.md: C = A B, L = sum(C * G)  =>  dA = G B^T, dB = A^T G
     Av, Bv = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[5.0, 6.0], [7.0, 8.0]])
@@ -406,6 +433,7 @@ def test_partC_matmul_gradients_by_hand(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(3)
+@pytest.mark.task(11)
 def test_partC_reshape_and_transpose_shapes(impl):
     x = impl.Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
     assert_shape(x.reshape(6, 4).data, (6, 4), "reshape(6, 4)")
@@ -421,6 +449,7 @@ def test_partC_reshape_and_transpose_shapes(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(11)
 def test_partC_reshape_and_transpose_gradients_go_back_to_the_input_layout(impl):
     W = np.arange(12.0).reshape(3, 4)
     x = impl.Tensor(np.ones((2, 6)), requires_grad=True)
@@ -433,6 +462,7 @@ def test_partC_reshape_and_transpose_gradients_go_back_to_the_input_layout(impl)
 
 @pytest.mark.shape
 @pytest.mark.hint(3)
+@pytest.mark.task(12)
 @pytest.mark.parametrize("axis, keepdims, shape", [(0, False, (3, 4)), (1, True, (2, 1, 4)), (-1, False, (2, 3)),
                                                    ((0, 2), False, (3,)), ((0, 1), True, (1, 1, 4)),
                                                    (None, False, ()), (None, True, (1, 1, 1))])
@@ -449,6 +479,7 @@ def test_partC_axis_reduction_shapes(impl, axis, keepdims, shape):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(12)
 def test_partC_axis_reduction_gradients(impl):
     w = np.array([1.0, 10.0, 100.0])
     x = impl.Tensor(np.ones((3, 4)), requires_grad=True)
@@ -487,9 +518,18 @@ PART_C_OPS = {
 }
 
 
+def _task_of_part_c_op(op):
+    """The task of questions.md each case of PART_C_OPS checks."""
+    for prefix, task in (("broadcast", 9), ("0-d", 9), ("matmul", 10), ("rmatmul", 10), ("reshape", 11),
+                         ("transpose", 11), ("T", 11), ("sum", 12), ("mean", 12), ("exp", 8)):
+        if op.startswith(prefix):
+            return task
+    raise KeyError(op)
+
+
 @pytest.mark.gradient
 @pytest.mark.hint(3)
-@pytest.mark.parametrize("op", list(PART_C_OPS))
+@pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.task(_task_of_part_c_op(op))) for op in PART_C_OPS])
 def test_partC_tensor_gradient_matches_finite_differences(impl, op):
     fn, arrays = PART_C_OPS[op]
     check_tensor_op(impl, fn, arrays)
@@ -497,6 +537,7 @@ def test_partC_tensor_gradient_matches_finite_differences(impl, op):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(12)
 def test_partC_finite_difference_gate_passes(impl):
     """The validation gate of utils/finite_difference_checker.py: once it passes, go on to Topic 03."""
     impl.Tensor(np.ones(2), requires_grad=True)   # stops here on the untouched starter
@@ -511,6 +552,7 @@ def test_partC_finite_difference_gate_passes(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(10)
 def test_partC_two_layer_mlp_matches_pytorch(impl, golden):
     ref = golden("mlp")
     X, Y = impl.Tensor(ref["X"]), impl.Tensor(ref["Y"])
@@ -526,6 +568,7 @@ def test_partC_two_layer_mlp_matches_pytorch(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(12)
 def test_partC_softmax_cross_entropy_matches_pytorch(impl, golden):
     ref = golden("softmax_xent")
     X, W = impl.Tensor(ref["X"], requires_grad=True), impl.Tensor(ref["W"], requires_grad=True)
@@ -540,6 +583,7 @@ def test_partC_softmax_cross_entropy_matches_pytorch(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(12)
 def test_partC_batched_matmul_reshape_transpose_reductions_match_pytorch(impl, golden):
     ref = golden("tensor_ops")
     A, B, c = (impl.Tensor(ref[k], requires_grad=True) for k in ("A", "B", "c"))

@@ -1,6 +1,7 @@
 """Topic 02 edge tests: the defined behaviours of questions.md, odd shapes, NaN, and clear errors."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -31,6 +32,7 @@ def expect_runtime_error(call, words):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_partA_value_converts_int_to_float(impl):
     v = impl.Value(3)
     assert isinstance(v.data, float), f"Value(3).data is {type(v.data).__name__}, expected float"
@@ -41,6 +43,7 @@ def test_partA_value_converts_int_to_float(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_partA_value_power_needs_a_number_exponent(impl):
     with pytest.raises(TypeError):
         impl.Value(2.0) ** impl.Value(3.0)
@@ -48,6 +51,7 @@ def test_partA_value_power_needs_a_number_exponent(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(2)
 def test_partA_value_backward_twice_accumulates_into_the_leaves(impl):
     a, b = impl.Value(2.0), impl.Value(-3.0)
     y = (a * b + a).tanh() * 2
@@ -61,6 +65,7 @@ def test_partA_value_backward_twice_accumulates_into_the_leaves(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_partA_value_nan_propagates(impl):
     a, b = impl.Value(float("nan")), impl.Value(2.0)
     y = a * b
@@ -72,6 +77,7 @@ def test_partA_value_nan_propagates(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_partA_relu_at_negative_and_zero_has_zero_slope(impl):
     for x in (-2.0, 0.0):
         v = impl.Value(x)
@@ -80,12 +86,77 @@ def test_partA_relu_at_negative_and_zero_has_zero_slope(impl):
         assert r.data == 0.0 and v.grad == 0.0, f"relu({x}) = 0 with slope 0, got {r.data} and {v.grad}"
 
 
+def same_float(got, expected):
+    """Equal as IEEE numbers: nan equals nan, inf equals inf (with its sign)."""
+    return (math.isnan(got) and math.isnan(expected)) or got == expected
+
+
+def value_and_slope(impl, fn, x):
+    """fn(Value(x)).data and d/dx, with every warning turned into an error (PyTorch does not warn)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = impl.Value(x)
+        y = fn(v)
+        y.backward()
+        return y.data, v.grad
+
+
+IEEE_HELP = ("degenerate inputs follow IEEE-754 like PyTorch: no exception, no warning "
+             "(questions.md, behaviour 10; hint 2 shows how)")
+
+
+@pytest.mark.edge
+@pytest.mark.hint(2)
+@pytest.mark.task(3)
+@pytest.mark.parametrize("x", [0.0, 2.0, -3.0])
+def test_partA_x_to_the_power_0_has_slope_0_even_at_0(impl, x):
+    try:
+        data, slope = value_and_slope(impl, lambda v: v ** 0, x)
+    except ZeroDivisionError:
+        pytest.fail(f"Value({x}) ** 0 then backward() raised ZeroDivisionError: the slope of x^0 = 1 is 0 "
+                    "everywhere; p * x ** (p - 1) with p = 0 computes 0 * 0 ** -1 at x = 0, so treat p = 0 apart")
+    assert (data, slope) == (1.0, 0.0), (
+        f"x^0 at x = {x}: value {data:.6g} and slope {slope:.6g}, expected 1 and 0 (PyTorch gives slope 0; "
+        "0 * inf would be nan)")
+
+
+VALUE_IEEE_CASES = {   # name: (task, expression, x, (value, slope) as PyTorch gives them)
+    "x**-1 at 0": (3, lambda v: v ** -1, 0.0, (math.inf, -math.inf)),
+    "1/x at 0": (3, lambda v: 1 / v, 0.0, (math.inf, -math.inf)),
+    "2/x at 0": (3, lambda v: 2.0 / v, 0.0, (math.inf, -math.inf)),
+    "sqrt (x**0.5) at 0": (3, lambda v: v ** 0.5, 0.0, (0.0, math.inf)),
+    "x**0.5 at -4": (3, lambda v: v ** 0.5, -4.0, (math.nan, math.nan)),
+    "x**401 at -10 (overflow)": (3, lambda v: v ** 401, -10.0, (-math.inf, math.inf)),
+    "log at 0": (4, lambda v: v.log(), 0.0, (-math.inf, math.inf)),
+    "log at -1": (4, lambda v: v.log(), -1.0, (math.nan, -1.0)),
+    "exp at 1000 (overflow)": (4, lambda v: v.exp(), 1000.0, (math.inf, math.inf)),
+    "exp at -1000": (4, lambda v: v.exp(), -1000.0, (0.0, 0.0)),
+}
+
+
+@pytest.mark.edge
+@pytest.mark.hint(2)
+@pytest.mark.parametrize("case", [pytest.param(k, marks=pytest.mark.task(task))
+                                  for k, (task, *_) in VALUE_IEEE_CASES.items()])
+def test_partA_degenerate_inputs_follow_ieee_like_pytorch(impl, case):
+    _, fn, x, (value, slope) = VALUE_IEEE_CASES[case]
+    try:
+        data, grad = value_and_slope(impl, fn, x)
+    except NotImplementedError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, RuntimeWarning) as err:
+        pytest.fail(f"{case}: {type(err).__name__}: {err}. {IEEE_HELP}: value {value}, slope {slope}")
+    assert same_float(data, value) and same_float(grad, slope), (
+        f"{case}: value {data:.6g} and slope {grad:.6g}, PyTorch gives {value} and {slope}. {IEEE_HELP}")
+
+
 # =============================================================================================
 # Part B: tensors on vectors
 # =============================================================================================
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_partB_integer_data_becomes_float(impl):
     t = impl.Tensor([1, 2, 3])
     data = as_array(t.data)
@@ -98,6 +169,7 @@ def test_partB_integer_data_becomes_float(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_partB_float32_data_stays_float32(impl):
     x = impl.Tensor(np.array([1.0, 2.0, 3.0], dtype=np.float32), requires_grad=True)
     y = x * 2.0 + 1
@@ -112,6 +184,7 @@ def test_partB_float32_data_stays_float32(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_partB_backward_on_a_non_scalar_needs_grad(impl):
     x = impl.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     y = x * 2
@@ -121,6 +194,7 @@ def test_partB_backward_on_a_non_scalar_needs_grad(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_partB_backward_with_a_grad_of_the_wrong_shape_raises(impl):
     x = impl.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     y = x * 2
@@ -130,6 +204,7 @@ def test_partB_backward_with_a_grad_of_the_wrong_shape_raises(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_partB_backward_on_a_tensor_without_grad_raises(impl):
     x = impl.Tensor(np.array([1.0, 2.0]))
     y = (x * x).sum()
@@ -138,6 +213,7 @@ def test_partB_backward_on_a_tensor_without_grad_raises(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_partB_unused_leaf_keeps_grad_none(impl):
     x = impl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     unused = impl.Tensor(np.array([5.0, 6.0]), requires_grad=True)
@@ -150,6 +226,7 @@ def test_partB_unused_leaf_keeps_grad_none(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_partB_requires_grad_false_gets_no_grad(impl):
     x = impl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     const = impl.Tensor(np.array([3.0, 4.0]))
@@ -160,6 +237,7 @@ def test_partB_requires_grad_false_gets_no_grad(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_partB_backward_twice_accumulates_and_zero_grad_resets(impl):
     x = impl.Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
     y = (x * x * 3 + x.tanh()).sum()
@@ -177,6 +255,7 @@ def test_partB_backward_twice_accumulates_and_zero_grad_resets(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_partB_detach_cuts_the_graph(impl):
     x = impl.Tensor(np.array([2.0, 3.0]), requires_grad=True)
     d = x.detach()
@@ -188,6 +267,7 @@ def test_partB_detach_cuts_the_graph(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_partB_reversed_operations_with_numbers_and_arrays(impl):
     xv = np.array([1.0, 2.0, 4.0])
     cases = [("2 - x", lambda x: 2 - x, 2 - xv, -np.ones(3)), ("1 / x", lambda x: 1 / x, 1 / xv, -1 / xv ** 2),
@@ -206,6 +286,7 @@ def test_partB_reversed_operations_with_numbers_and_arrays(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_partB_nan_stays_in_its_own_element(impl):
     x = impl.Tensor(np.array([1.0, np.nan, 3.0]), requires_grad=True)
     y = impl.Tensor(np.array([2.0, 5.0, 4.0]), requires_grad=True)
@@ -220,6 +301,7 @@ def test_partB_nan_stays_in_its_own_element(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_partB_backward_does_not_change_the_data(impl):
     xv = np.array([0.5, -1.0, 2.0])
     x = impl.Tensor(xv.copy(), requires_grad=True)
@@ -232,10 +314,40 @@ def test_partB_backward_does_not_change_the_data(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_partB_pow_needs_a_number_exponent(impl):
     x = impl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     with pytest.raises(TypeError):
         x ** impl.Tensor(np.array([2.0, 2.0]))
+
+
+TENSOR_IEEE_CASES = {   # name: (task, expression, x, value, slope) as PyTorch gives them
+    "x**0": (6, lambda t: t ** 0, [0.0, 2.0, -3.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]),
+    "x**-1": (6, lambda t: t ** -1, [0.0, 2.0], [np.inf, 0.5], [-np.inf, -0.25]),
+    "1/x": (6, lambda t: 1.0 / t, [0.0, 2.0], [np.inf, 0.5], [-np.inf, -0.25]),
+    "x**0.5": (6, lambda t: t ** 0.5, [0.0, 4.0, -4.0], [0.0, 2.0, np.nan], [np.inf, 0.25, np.nan]),
+    "log": (8, lambda t: t.log(), [0.0, -1.0, 1.0], [-np.inf, np.nan, 0.0], [np.inf, -1.0, 1.0]),
+    "exp": (8, lambda t: t.exp(), [1000.0, -1000.0, 0.0], [np.inf, 0.0, 1.0], [np.inf, 0.0, 1.0]),
+}
+
+
+@pytest.mark.edge
+@pytest.mark.hint(2)
+@pytest.mark.parametrize("case", [pytest.param(k, marks=pytest.mark.task(task))
+                                  for k, (task, *_) in TENSOR_IEEE_CASES.items()])
+def test_partB_degenerate_inputs_follow_ieee_like_pytorch(impl, case):
+    _, fn, x, value, slope = TENSOR_IEEE_CASES[case]
+    t = impl.Tensor(np.array(x), requires_grad=True)
+    with np.errstate(all="ignore"):   # NumPy may warn about these values (questions.md, behaviour 10)
+        y = fn(t)
+        y.sum().backward()
+    got = as_array(y.data).astype(np.float64)
+    assert np.array_equal(got, value, equal_nan=True), (
+        f"{case} at {x}: got {got}, PyTorch gives {value}. {IEEE_HELP}")
+    g = grad_of(t)
+    assert np.array_equal(g, slope, equal_nan=True), (
+        f"d({case})/dx at {x}: got {g}, PyTorch gives {slope} (x**0 has slope 0 everywhere: p * x**(p-1) "
+        f"would be 0 * inf = nan at 0). {IEEE_HELP}")
 
 
 # =============================================================================================
@@ -244,6 +356,7 @@ def test_partB_pow_needs_a_number_exponent(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
+@pytest.mark.task(9)
 def test_partC_zero_dimensional_tensors(impl):
     x = impl.Tensor(3.0, requires_grad=True)
     assert tuple(x.shape) == (), f"Tensor(3.0).shape is {x.shape}, expected ()"
@@ -260,7 +373,9 @@ def test_partC_zero_dimensional_tensors(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
-@pytest.mark.parametrize("case", ["add (3,4)+(3,)", "mul (2,3)*(3,2)", "matmul (3,4)@(3,4)", "matmul (3,)@(4,)"])
+@pytest.mark.task(9)
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.task(10 if c.startswith("matmul") else 9))
+                                  for c in ["add (3,4)+(3,)", "mul (2,3)*(3,2)", "matmul (3,4)@(3,4)", "matmul (3,)@(4,)"]])
 def test_partC_incompatible_shapes_raise_value_error(impl, case):
     shapes = {"add (3,4)+(3,)": ((3, 4), (3,)), "mul (2,3)*(3,2)": ((2, 3), (3, 2)),
               "matmul (3,4)@(3,4)": ((3, 4), (3, 4)), "matmul (3,)@(4,)": ((3,), (4,))}[case]
@@ -272,6 +387,7 @@ def test_partC_incompatible_shapes_raise_value_error(impl, case):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
+@pytest.mark.task(10)
 def test_partC_empty_batch(impl):
     X = impl.Tensor(np.zeros((0, 3)))
     W = impl.Tensor(np.ones((3, 2)), requires_grad=True)
@@ -285,6 +401,7 @@ def test_partC_empty_batch(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
+@pytest.mark.task(10)
 def test_partC_batch_of_one(impl):
     xv, Wv, bv = np.array([[1.0, 2.0, 3.0]]), np.arange(6.0).reshape(3, 2), np.array([0.5, -0.5])
     x = impl.Tensor(xv, requires_grad=True)
@@ -297,6 +414,7 @@ def test_partC_batch_of_one(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
+@pytest.mark.task(9)
 def test_partC_unbroadcast_rejects_shapes_that_do_not_broadcast(impl):
     with pytest.raises(ValueError):
         impl.unbroadcast(np.ones((3, 4)), (5,))
@@ -304,6 +422,7 @@ def test_partC_unbroadcast_rejects_shapes_that_do_not_broadcast(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
+@pytest.mark.task(11)
 def test_partC_bad_reshape_and_bad_axis_raise_value_error(impl):
     x = impl.Tensor(np.ones((3, 4)), requires_grad=True)
     with pytest.raises(ValueError):

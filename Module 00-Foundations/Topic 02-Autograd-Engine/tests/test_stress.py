@@ -48,6 +48,7 @@ def mlp_problem(seed, batch=16, n_in=8, hidden=16, n_out=4):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 def test_partA_value_graph_10000_deep(impl):
     x = impl.Value(0.5)
     y = x
@@ -65,6 +66,7 @@ def test_partA_value_graph_10000_deep(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_partB_tensor_graph_10000_deep(impl):
     x = impl.Tensor(np.array([0.5, 1.0, 2.0]), requires_grad=True)
     y = x
@@ -79,6 +81,7 @@ def test_partB_tensor_graph_10000_deep(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(12)
 def test_partC_gradient_descent_fits_a_curve(impl):
     """Success criterion of the README: loss < 0.05 within 100 steps (it starts at 1.13)."""
     rng = np.random.default_rng(0)
@@ -101,6 +104,7 @@ def test_partC_gradient_descent_fits_a_curve(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(1)
+@pytest.mark.task(12)
 def test_partC_same_inputs_give_bit_identical_gradients(impl):
     X, Y, params = mlp_problem(seed=5)
     loss1, grads1 = mlp_gradients(impl, X, Y, params)
@@ -114,6 +118,7 @@ def test_partC_same_inputs_give_bit_identical_gradients(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(1)
+@pytest.mark.task(12)
 def test_partC_different_inputs_give_different_gradients(impl):
     X, Y, params = mlp_problem(seed=5)
     _, grads1 = mlp_gradients(impl, X, Y, params)
@@ -124,6 +129,7 @@ def test_partC_different_inputs_give_different_gradients(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(10)
 def test_partC_mlp_gradients_at_the_timed_size_match_the_reference(impl, reference):
     X, Y, params = mlp_problem(seed=7)
     loss, grads = mlp_gradients(impl, X, Y, params)
@@ -135,6 +141,7 @@ def test_partC_mlp_gradients_at_the_timed_size_match_the_reference(impl, referen
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(10)
 def test_partC_mlp_forward_backward_speed_vs_reference(impl, reference, compare_speed):
     X, Y, params = mlp_problem(seed=7)
     with cyclic_gc_paused():
@@ -144,6 +151,7 @@ def test_partC_mlp_forward_backward_speed_vs_reference(impl, reference, compare_
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_partA_value_chain_speed_vs_reference(impl, reference, compare_speed):
     def chain(module, n=1000):
         x = module.Value(0.3)
