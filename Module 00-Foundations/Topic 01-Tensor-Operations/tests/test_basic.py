@@ -15,6 +15,7 @@ from dlfs.testing import as_array, assert_close, assert_shape
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_tensor_tracks_shape_ndim_size(impl):
     t = impl.Tensor([[1, 2, 3], [4, 5, 6]])
     assert isinstance(t.shape, tuple), f"Tensor.shape must be a tuple, got {type(t.shape).__name__}"
@@ -31,6 +32,7 @@ def test_tensor_tracks_shape_ndim_size(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_tensor_from_ndarray_keeps_its_shape(impl):
     t = impl.Tensor(np.arange(6.0).reshape(2, 3))
     assert t.shape == (2, 3) and t.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
@@ -43,6 +45,7 @@ def test_tensor_from_ndarray_keeps_its_shape(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_repr_shows_the_shape(impl):
     text = repr(impl.Tensor([[1, 2], [3, 4]]))
     assert "Tensor" in text and "(2, 2)" in text, f"repr should name the class and show the shape (2, 2), got {text!r}"
@@ -60,6 +63,7 @@ BROADCAST_CASES = [
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 @pytest.mark.parametrize("a,b,expected", BROADCAST_CASES, ids=[f"{a}+{b}" for a, b, _ in BROADCAST_CASES])
 def test_broadcast_shapes_aligns_from_the_right(impl, a, b, expected):
     got = tuple(impl.broadcast_shapes(a, b))
@@ -70,6 +74,7 @@ def test_broadcast_shapes_aligns_from_the_right(impl, a, b, expected):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_broadcast_shapes_of_three_shapes(impl):
     got = tuple(impl.broadcast_shapes((1,), (3, 1), (2, 1, 1)))
     assert got == (2, 3, 1), f"broadcast_shapes((1,), (3, 1), (2, 1, 1)) = {got}, expected (2, 3, 1)"
@@ -78,6 +83,7 @@ def test_broadcast_shapes_of_three_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_tensor_add_broadcasts_shapes(impl):
     col, row = impl.Tensor([[1.0], [2.0], [3.0]]), impl.Tensor([[10.0, 20.0, 30.0]])
     assert (col + row).shape == (3, 3), f"(3, 1) + (1, 3) must be (3, 3), got {(col + row).shape}"
@@ -88,6 +94,7 @@ def test_tensor_add_broadcasts_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_batched_matmul_shape(impl):
     a, b = np.ones((2, 3, 4)), np.ones((2, 4, 5))
     assert_shape(impl.matmul(a, b), (2, 3, 5), "matmul of (2, 3, 4) and (2, 4, 5)")
@@ -109,6 +116,7 @@ MATMUL_SHAPES = [
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 @pytest.mark.parametrize("a_shape,b_shape,expected", MATMUL_SHAPES, ids=[f"{a}@{b}" for a, b, _ in MATMUL_SHAPES])
 def test_matmul_broadcast_batch_and_vector_shapes(impl, a_shape, b_shape, expected):
     out = impl.matmul(np.ones(a_shape), np.ones(b_shape))
@@ -128,6 +136,7 @@ RESHAPES = [
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 @pytest.mark.parametrize("old,new,expected", RESHAPES, ids=[f"{o}->{n}" for o, n, _ in RESHAPES])
 def test_reshape_infers_minus_one(impl, old, new, expected):
     x = np.arange(int(np.prod(old)), dtype=np.float64).reshape(old)
@@ -136,6 +145,7 @@ def test_reshape_infers_minus_one(impl, old, new, expected):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_transpose_shapes(impl):
     x = np.zeros((2, 3, 4))
     assert_shape(impl.transpose(x), (4, 3, 2), "transpose(x) with no axes (reverses them)")
@@ -149,6 +159,7 @@ def test_transpose_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 @pytest.mark.parametrize("length,window", [(10, 3), (10, 10), (10, 1)])
 def test_sliding_windows_shape(impl, length, window):
     assert_shape(impl.sliding_windows(np.arange(float(length)), window), (length - window + 1, window),
@@ -161,6 +172,7 @@ def test_sliding_windows_shape(impl, length, window):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_matmul_2x2_by_hand(impl):
     # [[1, 2], [3, 4]] @ [[5, 6], [7, 8]]: row i of a times column j of b
     # [1*5 + 2*7, 1*6 + 2*8], [3*5 + 4*7, 3*6 + 4*8] = [[19, 22], [43, 50]]
@@ -173,6 +185,7 @@ def test_matmul_2x2_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_matmul_rectangular_by_hand(impl):
     a = [[1, 2, 3], [4, 5, 6]]
     assert_close(impl.matmul(a, [[1, 2], [3, 4], [5, 6]]), [[22, 28], [49, 64]], what="(2, 3) @ (3, 2)")
@@ -185,6 +198,7 @@ GOLDEN_MATMUL = ["batched", "broadcast_batch", "matrix_vector", "vector_matrix",
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 @pytest.mark.parametrize("case", GOLDEN_MATMUL)
 def test_matmul_matches_golden(impl, golden, case):
     g = golden("matmul")
@@ -195,6 +209,7 @@ def test_matmul_matches_golden(impl, golden, case):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_tensor_matmul_matches_golden(impl, golden):
     g = golden("matmul")
     product = impl.Tensor(g["broadcast_batch_a"]) @ impl.Tensor(g["broadcast_batch_b"])
@@ -204,6 +219,7 @@ def test_tensor_matmul_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_add_and_mul_by_hand(impl):
     col, row = impl.Tensor([[1], [2], [3]]), impl.Tensor([[10, 20, 30]])
     assert_close(col + row, [[11, 21, 31], [12, 22, 32], [13, 23, 33]],
@@ -217,6 +233,7 @@ def test_add_and_mul_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_add_and_mul_match_golden(impl, golden):
     g = golden("layout")
     col, row = impl.Tensor(g["column"]), impl.Tensor(g["row"])
@@ -226,6 +243,7 @@ def test_add_and_mul_match_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_broadcast_to_values(impl):
     assert_close(impl.broadcast_to(np.array([1.0, 2.0, 3.0]), (2, 3)), [[1, 2, 3], [1, 2, 3]],
                  what="broadcast_to([1, 2, 3], (2, 3)): every row is the same")
@@ -236,6 +254,7 @@ def test_broadcast_to_values(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_transpose_values_match_golden(impl, golden):
     g = golden("layout")
     assert_close(impl.transpose(g["cube"], (2, 0, 1)), g["transpose_2_0_1"], what="transpose(cube, (2, 0, 1))")
@@ -244,6 +263,7 @@ def test_transpose_values_match_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_reshape_reads_in_c_order(impl, golden):
     g = golden("layout")
     assert_close(impl.reshape(g["cube"], (4, -1)), g["reshape_4_6"],
@@ -257,6 +277,7 @@ def test_reshape_reads_in_c_order(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_sliding_windows_values(impl, golden):
     assert_close(impl.sliding_windows(np.arange(5), 3), [[0, 1, 2], [1, 2, 3], [2, 3, 4]],
                  what="sliding_windows(arange(5), 3): row i is x[i:i + 3]")
@@ -270,6 +291,7 @@ STRIDE_CASES = [((2, 3, 4), np.float64), ((3, 4), np.float32), ((5,), np.int16),
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(2)
 @pytest.mark.parametrize("shape,dtype", STRIDE_CASES, ids=[f"{s}-{np.dtype(d).name}" for s, d in STRIDE_CASES])
 def test_contiguous_strides_match_numpy(impl, shape, dtype):
     itemsize = np.dtype(dtype).itemsize

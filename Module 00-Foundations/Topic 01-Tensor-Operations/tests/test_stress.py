@@ -26,6 +26,7 @@ def _array_or_skip(result) -> np.ndarray:
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_large_broadcast_batch_matmul_matches_numpy(impl):
     rng = np.random.default_rng(7)
     a, b = rng.standard_normal((3, 1, 16, 20)), rng.standard_normal((4, 20, 12))
@@ -35,6 +36,7 @@ def test_large_broadcast_batch_matmul_matches_numpy(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_transpose_reshape_chain_matches_numpy(impl):
     x = np.random.default_rng(8).standard_normal((4, 5, 6))
     moved = impl.transpose(x, (1, 2, 0))
@@ -46,6 +48,7 @@ def test_transpose_reshape_chain_matches_numpy(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_matmul_overwrites_a_dirty_out_buffer(impl):
     rng = np.random.default_rng(9)
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))
@@ -65,6 +68,7 @@ def test_matmul_overwrites_a_dirty_out_buffer(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_broadcast_to_is_a_zero_stride_view(impl):
     x = np.arange(3.0)
     view = _array_or_skip(impl.broadcast_to(x, (4, 3)))
@@ -79,6 +83,7 @@ def test_broadcast_to_is_a_zero_stride_view(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_transpose_and_reshape_are_views(impl):
     x = np.arange(24.0).reshape(2, 3, 4)
     moved = _array_or_skip(impl.transpose(x, (2, 0, 1)))
@@ -92,6 +97,7 @@ def test_transpose_and_reshape_are_views(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(8)
 def test_sliding_windows_is_a_view(impl):
     x = np.arange(10.0)
     windows = _array_or_skip(impl.sliding_windows(x, 4))
@@ -107,6 +113,7 @@ def test_sliding_windows_is_a_view(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_matmul_is_deterministic(impl):
     def product(seed):
         rng = np.random.default_rng(seed)
@@ -119,6 +126,7 @@ def test_matmul_is_deterministic(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_reusing_the_out_buffer_gives_the_same_result(impl):
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
@@ -131,6 +139,7 @@ def test_reusing_the_out_buffer_gives_the_same_result(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_operations_leave_their_inputs_unchanged(impl):
     rng = np.random.default_rng(4)
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
@@ -153,6 +162,7 @@ FORBIDDEN = {"matmul", "einsum", "tensordot"}
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_matmul_is_written_without_np_matmul(impl):
     assert_close(impl.matmul([[1.0, 2.0]], [[3.0], [4.0]]), [[11.0]], what="(1, 2) @ (2, 1)")
     tree = ast.parse(inspect.getsource(impl))
@@ -172,6 +182,7 @@ def test_matmul_is_written_without_np_matmul(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_matmul_64x64_matches_the_reference(impl, reference):
     rng = np.random.default_rng(5)
     a, b = rng.standard_normal((64, 64)), rng.standard_normal((64, 64))
@@ -180,6 +191,7 @@ def test_matmul_64x64_matches_the_reference(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_matmul_speed_64x64(impl, reference, compare_speed):
     rng = np.random.default_rng(5)
     a, b = rng.standard_normal((64, 64)), rng.standard_normal((64, 64))
@@ -188,6 +200,7 @@ def test_matmul_speed_64x64(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_batched_matmul_matches_the_reference(impl, reference):
     rng = np.random.default_rng(6)
     a, b = rng.standard_normal((8, 32, 32)), rng.standard_normal((32, 16))
@@ -196,6 +209,7 @@ def test_batched_matmul_matches_the_reference(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_batched_matmul_speed(impl, reference, compare_speed):
     rng = np.random.default_rng(6)
     a, b = rng.standard_normal((8, 32, 32)), rng.standard_normal((32, 16))
@@ -204,6 +218,7 @@ def test_batched_matmul_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_broadcast_add_matches_the_reference(impl, reference):
     rng = np.random.default_rng(7)
     col, row = rng.standard_normal((128, 1)), rng.standard_normal((1, 128))
@@ -212,6 +227,7 @@ def test_broadcast_add_matches_the_reference(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_broadcast_add_speed(impl, reference, compare_speed):
     rng = np.random.default_rng(7)
     col, row = rng.standard_normal((128, 1)), rng.standard_normal((1, 128))
