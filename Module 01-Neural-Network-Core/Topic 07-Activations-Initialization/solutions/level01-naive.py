@@ -42,23 +42,6 @@ SIGMOID_SATURATION = 1000.0   # |z| >= 1000: sigmoid(z) is exactly 0 or 1
 GELU_TANH_SATURATION = 10.0   # |v| >= 10: the tanh of the tanh-GELU is exactly +-1
 
 
-def _as_float(x) -> np.ndarray:
-    """Floating arrays keep their dtype; integers, bools and Python numbers become float64."""
-    x = np.asarray(x)
-    return x if x.dtype.kind == "f" else x.astype(np.float64)
-
-
-def _elementwise(fn, x, *others) -> np.ndarray:
-    """fn(v, o1, o2, ...) for every element v of x (and the matching elements of `others`, same shape).
-
-    The arithmetic happens on Python floats (float64); the result is stored in x's floating dtype.
-    """
-    x = _as_float(x)
-    columns = [x.ravel().tolist()] + [np.asarray(o).ravel().tolist() for o in others]
-    values = [fn(*vs) for vs in zip(*columns)]
-    return np.array(values, dtype=x.dtype).reshape(x.shape)
-
-
 # ----------------------------------------------------------------------------------------------------
 # Task 1: ReLU
 # ----------------------------------------------------------------------------------------------------
@@ -467,6 +450,27 @@ def compare_initializations(activations=("relu", "tanh"), inits=("xavier", "kaim
         for init in inits:
             table[(act, init)] = activation_statistics(sizes, act, init, x, seed=seed)
     return table
+
+
+# ----------------------------------------------------------------------------------------------------
+# Input checks and small helpers (below the lesson code: read the lesson first)
+# ----------------------------------------------------------------------------------------------------
+
+def _as_float(x) -> np.ndarray:
+    """Floating arrays keep their dtype; integers, bools and Python numbers become float64."""
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
+def _elementwise(fn, x, *others) -> np.ndarray:
+    """fn(v, o1, o2, ...) for every element v of x (and the matching elements of `others`, same shape).
+
+    The arithmetic happens on Python floats (float64); the result is stored in x's floating dtype.
+    """
+    x = _as_float(x)
+    columns = [x.ravel().tolist()] + [np.asarray(o).ravel().tolist() for o in others]
+    values = [fn(*vs) for vs in zip(*columns)]
+    return np.array(values, dtype=x.dtype).reshape(x.shape)
 
 
 if __name__ == "__main__":

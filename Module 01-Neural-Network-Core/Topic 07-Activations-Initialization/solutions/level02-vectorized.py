@@ -58,12 +58,6 @@ ERFC_CHEBYSHEV = (
 )
 
 
-def _as_float(x) -> np.ndarray:
-    """Floating arrays keep their dtype; integers, bools and Python numbers become float64."""
-    x = np.asarray(x)
-    return x if x.dtype.kind == "f" else x.astype(np.float64)
-
-
 # ----------------------------------------------------------------------------------------------------
 # Task 1: ReLU
 # ----------------------------------------------------------------------------------------------------
@@ -523,6 +517,16 @@ def compare_initializations(activations=("relu", "tanh"), inits=("xavier", "kaim
     x = np.random.default_rng(seed + 1).standard_normal((batch, width))
     sizes = [width] * (depth + 1)
     return {(act, init): activation_statistics(sizes, act, init, x, seed=seed) for act in activations for init in inits}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Input checks and small helpers (below the lesson code: read the lesson first)
+# ----------------------------------------------------------------------------------------------------
+
+def _as_float(x) -> np.ndarray:
+    """Floating arrays keep their dtype; integers, bools and Python numbers become float64."""
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
 
 
 if __name__ == "__main__":

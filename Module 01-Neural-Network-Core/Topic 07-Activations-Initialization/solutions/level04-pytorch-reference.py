@@ -124,19 +124,20 @@ def erf(x):
     return _apply(torch.erf, x)
 
 
-GELU_TANH_SATURATION = 10.0  # |x| >= 10: the tanh of the tanh-GELU is exactly +-1, so GELU(x) = relu(x) there
+GELU_SATURATION = 10.0  # x >= 10: GELU(x) = x exactly (both forms); x <= -10: tanh-GELU(x) = 0 exactly
 
 
 def _gelu_torch(t, approximate):
-    """F.gelu; for "tanh", relu(x) beyond +-GELU_TANH_SATURATION, where the two are equal.
+    """F.gelu, with its input capped at +-GELU_SATURATION where the result is exactly x (or 0, tanh form).
 
-    torch's tanh-GELU backward computes x^3: for |x| > 1e102 (float64) it overflows and the gradient
-    becomes inf * 0 = NaN. Capping the input of F.gelu (and taking relu outside) keeps every value and gradient.
+    For huge finite inputs torch's kernels overflow: float32 F.gelu(3e38) is inf (x * (1 + erf) before * 0.5),
+    and the tanh form's backward computes x^3 (inf for |x| > 1e102 in float64, then inf * 0 = NaN).
     """
-    if approximate == "none":
-        return F.gelu(t)
-    inside = F.gelu(t.clamp(-GELU_TANH_SATURATION, GELU_TANH_SATURATION), approximate="tanh")
-    return torch.where(t.abs() <= GELU_TANH_SATURATION, inside, F.relu(t))
+    S = GELU_SATURATION
+    if approximate == "none":   # the left tail is not 0 (gelu(-20) = -5.5e-88): only the right side is capped
+        return torch.where(t <= S, F.gelu(t.clamp(max=S)), t)
+    inside = F.gelu(t.clamp(-S, S), approximate="tanh")
+    return torch.where(t.abs() <= S, inside, F.relu(t))
 
 
 def gelu(x, approximate="none"):
@@ -430,14 +431,17 @@ def make_golden() -> dict:
     with_float32 = ("elu", "silu", "gelu", "gelu_tanh", "erf")     # where float32 arithmetic matters
     x32 = x[(x.abs() <= 50)].to(torch.float32)                       # float32: moderate values
     activations = {"x": x, "x32": x32}
+    # The float32 references are the float64 results at the float32 inputs, rounded to float32: what a float32
+    # implementation should approach, and the same on every machine. (torch's own float32 kernels differ from
+    # one build or CPU to another in the last bits, where 1 + erf(x) cancels in the GELU's left tail.)
     for name, fn in cases.items():
         for suffix, inp in (("", x), ("_f32", x32)) if name in with_float32 else (("", x),):
-            t = inp.clone().requires_grad_(True)
+            t = inp.to(f64, copy=True).requires_grad_(True)
             out = fn(t)
             (grad,) = torch.autograd.grad(out.sum(), t)
-            activations[f"{name}{suffix}"] = out.detach()
+            activations[f"{name}{suffix}"] = out.detach().to(inp.dtype)
             if name != "erf":
-                activations[f"{name}_grad{suffix}"] = grad
+                activations[f"{name}_grad{suffix}"] = grad.to(inp.dtype)
 
     # Layers: forward and dx = dL/dx for a random upstream gradient, torch.nn modules and autograd
     xl = 2 * torch.randn(6, 7, generator=g, dtype=f64)
