@@ -50,7 +50,7 @@ def normalize_images(x, mean=None, std=None, dtype=np.float32):
     x = np.asarray(x)
     if x.ndim < 2:
         raise ValueError(f"expected a batch of images, got shape {x.shape}")
-    out = x.reshape(len(x), -1).astype(dtype)
+    out = x.reshape(len(x), int(np.prod(x.shape[1:]))).astype(dtype)  # -1 cannot size the rows of 0 images
     out /= 255
     if mean is None:
         mean, std = float(out.mean()), float(out.std())
@@ -128,10 +128,11 @@ def set_weights(model, weights):
     targets = [p.data for p in model.parameters()] + _buffers(model)
     if len(weights) != len(targets):
         raise ValueError(f"expected {len(targets)} arrays, got {len(weights)}")
-    for target, w in zip(targets, weights):
-        w = np.asarray(w)
+    weights = [np.asarray(w) for w in weights]
+    for target, w in zip(targets, weights):  # every shape is checked before anything is written
         if w.shape != target.shape:
             raise ValueError(f"weight of shape {w.shape} does not fit a parameter of shape {target.shape}")
+    for target, w in zip(targets, weights):
         target[...] = w
 
 

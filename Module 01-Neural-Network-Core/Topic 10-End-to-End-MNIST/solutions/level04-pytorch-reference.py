@@ -23,7 +23,7 @@ import torch
 
 from dlfs.components import load_topic
 from dlfs.datasets import epoch_permutation, load_mnist
-from dlfs.reference import write_golden
+from dlfs.reference import one_torch_thread, write_golden
 
 NUM_CLASSES = 10
 
@@ -33,7 +33,7 @@ def normalize_images(x, mean=None, std=None, dtype=np.float32):
     x = np.asarray(x)
     if x.ndim < 2:
         raise ValueError(f"expected a batch of images, got shape {x.shape}")
-    t = torch.from_numpy(x.reshape(len(x), -1).astype(dtype)) / 255
+    t = torch.from_numpy(x.reshape(len(x), int(np.prod(x.shape[1:]))).astype(dtype)) / 255
     if mean is None:
         mean, std = float(t.double().mean()), float(t.double().std(unbiased=False))
     if not std > 0:
@@ -111,12 +111,15 @@ def set_weights(model, weights):
     targets = _targets(model)
     if len(weights) != len(targets):
         raise ValueError(f"expected {len(targets)} arrays, got {len(weights)}")
+    arrays = []
+    for (t, transpose), w in zip(targets, weights):  # every shape is checked before anything is written
+        w = torch.as_tensor(np.asarray(w), dtype=t.dtype)
+        w = w.T if transpose and w.ndim == 2 else w
+        if w.shape != t.shape:
+            raise ValueError(f"weight of shape {tuple(w.shape)} does not fit a parameter of shape {tuple(t.shape)}")
+        arrays.append(w)
     with torch.no_grad():
-        for (t, transpose), w in zip(targets, weights):
-            w = torch.as_tensor(np.asarray(w), dtype=t.dtype)
-            w = w.T if transpose else w
-            if w.shape != t.shape:
-                raise ValueError(f"weight of shape {tuple(w.shape)} does not fit a parameter of shape {tuple(t.shape)}")
+        for (t, _), w in zip(targets, arrays):
             t.copy_(w)
 
 
@@ -141,6 +144,7 @@ def _forward_loss(model, x, y):
     return torch.nn.functional.cross_entropy(logits, torch.as_tensor(np.asarray(y), dtype=torch.long))
 
 
+@one_torch_thread()
 def loss_and_grads(model, x, y):
     model.zero_grad()
     with _dropout_rng(model):
@@ -149,6 +153,7 @@ def loss_and_grads(model, x, y):
     return loss.item(), [(p.grad.T if p.ndim == 2 else p.grad).numpy().copy() for p in model.parameters()]
 
 
+@one_torch_thread()
 def train_step(model, optimizer, xb, yb):
     optimizer.zero_grad()
     with _dropout_rng(model):
@@ -178,10 +183,12 @@ def _eval_batches(model, x, y, batch_size):
     return total_loss, np.concatenate(predictions) if predictions else np.zeros(0, np.int64)
 
 
+@one_torch_thread()
 def predict(model, x, batch_size=1000):
     return _eval_batches(model, np.asarray(x), None, batch_size)[1]
 
 
+@one_torch_thread()
 def evaluate(model, x, y, batch_size=1000):
     x, y = np.asarray(x), np.asarray(y)
     if len(x) == 0:
@@ -199,6 +206,7 @@ def confusion_matrix(y_true, y_pred, num_classes=NUM_CLASSES):
     return torch.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes).numpy()
 
 
+@one_torch_thread()
 def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_schedule=None,
         early_stopping=None, checkpoint_path=None, start_epoch=0, history=None, progress=True):
     x, y = np.asarray(train[0]), np.asarray(train[1])
@@ -235,7 +243,9 @@ def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_
         if checkpoint_path is not None:
             save_checkpoint(checkpoint_path, model, optimizer, epoch + 1, history)
         if early_stopping is not None and val is not None:
-            if early_stopping.step(history["val_loss"][-1], []):
+            # NumPy views of the torch parameters (same memory): a Topic 08 EarlyStopping can snapshot and restore them
+            params = [p.detach().numpy() for p in model.parameters()]
+            if early_stopping.step(history["val_loss"][-1], params):
                 break
     return history
 
