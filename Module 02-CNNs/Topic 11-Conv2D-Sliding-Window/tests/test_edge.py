@@ -331,6 +331,7 @@ def test_padding_wider_than_the_kernel_gives_the_bias_in_the_border(impl):
 @pytest.mark.parametrize("args,kwargs", [
     ((0, 4, 3), {}), ((3, 0, 3), {}), ((3, 4, 0), {}), ((3, 4, (3, 0)), {}), ((3, 4, 3), {"stride": 0}),
     ((3, 4, 3), {"stride": 2, "padding": "same"}), ((3, 4, 3), {"padding": "full"}), ((3, 4, 3), {"padding": -1}),
+    ((3.0, 4, 3), {}), ((3, True, 3), {}), ((3, 4.5, 3), {}),
 ])
 def test_layer_rejects_bad_arguments(impl, args, kwargs):
     with pytest.raises(ValueError):
