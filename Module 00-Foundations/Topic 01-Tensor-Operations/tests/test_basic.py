@@ -292,6 +292,15 @@ STRIDE_CASES = [((2, 3, 4), np.float64), ((3, 4), np.float32), ((5,), np.int16),
 @pytest.mark.value
 @pytest.mark.hint(3)
 @pytest.mark.task(2)
+def test_contiguous_strides_of_an_empty_axis_follow_the_formula(impl):
+    got = tuple(impl.contiguous_strides((2, 0, 3), 4))
+    assert got == (0, 12, 4), (f"contiguous_strides((2, 0, 3), 4) = {got}, expected (0, 12, 4): a size-0 axis is "
+                               "allowed (sizes >= 0) and strides[i] = itemsize * prod(shape[i+1:])")
+
+
+@pytest.mark.value
+@pytest.mark.hint(3)
+@pytest.mark.task(2)
 @pytest.mark.parametrize("shape,dtype", STRIDE_CASES, ids=[f"{s}-{np.dtype(d).name}" for s, d in STRIDE_CASES])
 def test_contiguous_strides_match_numpy(impl, shape, dtype):
     itemsize = np.dtype(dtype).itemsize
