@@ -83,6 +83,31 @@ def test_follow_fit_logs_each_step_and_epoch_and_restores_the_module(tmp_path):
     assert module.train_step is original
 
 
+def test_follow_fit_passes_extra_arguments_through(tmp_path):
+    """Topic 17's fit calls train_step(model, optimizer, xb, yb, smoothing=...): the wrapper must forward it."""
+    seen = []
+
+    class FakeTopic:
+        @staticmethod
+        def train_step(model, optimizer, xb, yb, smoothing=0.0):
+            seen.append(smoothing)
+            return 1.0 - smoothing
+
+        @staticmethod
+        def evaluate(model, x, y, batch_size=500, tta=False):
+            return 0.4, (0.95 if tta else 0.9)
+
+    module = FakeTopic()
+    logger = TrainingLogger(tmp_path / "log.jsonl", total_steps=1)
+    with follow_fit(module, logger):
+        assert module.train_step(None, None, [1], [0], smoothing=0.25) == 0.75
+        assert module.evaluate(None, [], [], tta=True) == (0.4, 0.95)
+    logger.close()
+    records, _ = read_records(tmp_path / "log.jsonl")
+    assert seen == [0.25]
+    assert [r["loss"] for r in records if r["kind"] == "step"] == [0.75]
+
+
 @pytest.mark.data("mnist")
 def test_the_page_updates_while_topic10_trains(driver, tmp_path):
     from selenium.webdriver.common.by import By

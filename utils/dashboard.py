@@ -18,6 +18,7 @@ The flagship train.py scripts open it with `--dashboard` (a port may follow; 0 p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -162,7 +163,7 @@ poll();
 class follow_fit:
     """Log every training step and epoch of a topic's fit() without changing it (a context manager).
 
-    fit() calls its module's train_step once per batch and evaluate once per epoch (Topic 10's contract);
+    fit() calls its module's train_step once per batch and evaluate once per epoch (Topics 10 and 17);
     inside the `with`, both are wrapped so that each call also writes a line; they are restored on exit.
 
         with follow_fit(mnist, logger):
@@ -176,8 +177,8 @@ class follow_fit:
     def __enter__(self):
         self._train_step, self._evaluate = self.module.train_step, self.module.evaluate
 
-        def train_step(model, optimizer, xb, yb):
-            loss = self._train_step(model, optimizer, xb, yb)
+        def train_step(model, optimizer, xb, yb, *args, **kwargs):   # Topic 17 adds smoothing=...
+            loss = self._train_step(model, optimizer, xb, yb, *args, **kwargs)
             self.logger.log(step=self.step, loss=loss, batch_size=len(xb), epoch=self.epoch,
                             lr=getattr(optimizer, "lr", None))
             self.step += 1
@@ -245,6 +246,27 @@ class Dashboard:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+@contextlib.contextmanager
+def live_dashboard(module, out_dir, port, total_steps, first_step=0, first_epoch=0, title="training"):
+    """What a flagship train.py's --dashboard does: log every step of module.fit() to
+    <out_dir>/train_log.jsonl and serve the page on 127.0.0.1 while the `with` block runs.
+
+    port=None: nothing (a plain run); 0: a free port. Prints the page's address.
+    """
+    if port is None:
+        yield None
+        return
+    logger = TrainingLogger(Path(out_dir) / "train_log.jsonl", total_steps=total_steps)
+    board = Dashboard(logger.path, port=port, title=title).start()
+    print(f"dashboard: {board.url}", flush=True)
+    try:
+        with follow_fit(module, logger, first_step=first_step, first_epoch=first_epoch):
+            yield board
+    finally:
+        logger.close()
+        board.stop()
 
 
 def main(argv=None) -> int:

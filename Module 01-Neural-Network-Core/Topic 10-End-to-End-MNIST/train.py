@@ -14,7 +14,6 @@ everything from loading the data to the final test evaluation (not the plots).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 from dlfs.components import load_module, load_topic, uses_mine
-from dlfs.dashboard import Dashboard, TrainingLogger, follow_fit
+from dlfs.dashboard import live_dashboard
 from dlfs.datasets import DatasetNotFoundError
 
 TOPIC = 10
@@ -85,7 +84,8 @@ def main(argv=None):
         start_epoch, history = state["epoch"], state["history"]
         print(f"resumed from {args.checkpoint} after epoch {start_epoch}")
     stop = min(args.epochs, args.stop_after_epoch or args.epochs)
-    with live_dashboard(args, mnist, total_steps, start_epoch * steps_per_epoch, start_epoch):
+    with live_dashboard(mnist, args.out, args.dashboard, total_steps, start_epoch * steps_per_epoch, start_epoch,
+                        title="Topic 10 · MNIST MLP"):
         history = mnist.fit(model, optimizer, data["train"], data["val"], epochs=stop,
                             batch_size=args.batch_size, seed=args.seed, lr_schedule=schedule,
                             checkpoint_path=args.checkpoint, start_epoch=start_epoch, history=history,
@@ -106,23 +106,6 @@ def main(argv=None):
     }
     print(json.dumps(result))
     return result
-
-
-@contextlib.contextmanager
-def live_dashboard(args, mnist, total_steps, first_step, first_epoch):
-    """--dashboard: log every step to <out>/train_log.jsonl and serve the page while fit() runs."""
-    if args.dashboard is None:
-        yield
-        return
-    logger = TrainingLogger(Path(args.out) / "train_log.jsonl", total_steps=total_steps)
-    board = Dashboard(logger.path, port=args.dashboard, title="Topic 10 · MNIST MLP").start()
-    print(f"dashboard: {board.url}", flush=True)
-    try:
-        with follow_fit(mnist, logger, first_step=first_step, first_epoch=first_epoch):
-            yield
-    finally:
-        logger.close()
-        board.stop()
 
 
 if __name__ == "__main__":
