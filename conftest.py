@@ -5,8 +5,10 @@ Topic tests take the implementation they check from the `impl` fixture:
 - plain `pytest` tests every reference level of the topic (levels 1 to 4), so the references are
   held to exactly the tests a learner's file must pass.
 
-Every topic test carries one category marker (shape, value, gradient, edge, determinism, performance)
-and a hint marker (`@pytest.mark.hint(2)` = hints/hint-2-*.md); a test without them is a collection error.
+Every topic test carries one category marker (shape, value, gradient, edge, determinism, performance),
+a hint marker (`@pytest.mark.hint(2)` = hints/hint-2-*.md) and a task marker (`@pytest.mark.task(3)` = the
+"## Task 3" of questions.md, on the test or on each of its parametrize cases); a test without them is a
+collection error.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dlfs.testing import CATEGORIES, require_dataset
 from dlfs.timer import speed_ratio
 
 TORCH_MISSING = importlib.util.find_spec("torch") is None
-TASK_MARKERS_FROM = 11  # topics from this number on must label every test with its task
+TASK_MARKERS_FROM = 1  # topics from this number on must label every test with its task (1: every topic)
 
 
 def pytest_addoption(parser):

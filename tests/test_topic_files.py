@@ -125,3 +125,166 @@ def test_performance_tests_only_time(topic):
                 offenders.append(f"{path.name}::{node.name}")
     assert not offenders, ("performance tests must only call compare_speed (correctness belongs in the other "
                            "categories): " + ", ".join(offenders))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# questions.md "Checked by:" lists against the @pytest.mark.task(n) markers of the topic's tests
+# ----------------------------------------------------------------------------------------------------------
+TASK_HEADING = re.compile(r"^## Task (\d+)\b")
+LISTED_TEST = re.compile(r"`(test_\w+)")
+
+
+def _task_numbers(expr):
+    """Task numbers of every `pytest.mark.task(n)` in an expression (a decorator, a list of marks, ...).
+
+    n is an int literal, or None when it is computed (the caller then reads the imported module)."""
+    import ast
+
+    found = []
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("pytest.mark.task", "mark.task"):
+            arg = node.args[0] if node.args else None
+            found.append(arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, int) else None)
+    return found
+
+
+def _case_tasks(decorators, constants):
+    """Task numbers that parametrize cases carry (pytest.param(..., marks=pytest.mark.task(n))).
+
+    `constants` maps the module's top-level names to their value or function definition: the cases may
+    come from a list (POOLS = [pytest.param(...), ...]) or from a helper that builds them."""
+    import ast
+
+    found = []
+    for dec in decorators:
+        if not (isinstance(dec, ast.Call) and ast.unparse(dec.func).endswith("mark.parametrize")):
+            continue
+        exprs = list(dec.args[1:2]) + [k.value for k in dec.keywords if k.arg == "argvalues"]
+        names = {n.id for e in exprs for n in ast.walk(e) if isinstance(n, ast.Name)}
+        exprs += [constants[n] for n in sorted(names) if n in constants]
+        for expr in exprs:
+            for node in ast.walk(expr):
+                if isinstance(node, ast.Call) and ast.unparse(node.func) == "pytest.param":
+                    for kw in node.keywords:
+                        if kw.arg == "marks":
+                            found += _task_numbers(kw.value)
+    return found
+
+
+def _imported_case_tasks(path, qualname):
+    """The tasks of a test's parametrize cases, read from the imported module (for computed task numbers)."""
+    import importlib.util
+
+    from _pytest.mark.structures import ParameterSet
+
+    spec = importlib.util.spec_from_file_location(f"_checked_by_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    tasks = set()
+    for mark in getattr(obj, "pytestmark", []):
+        if mark.name == "parametrize":
+            values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues", [])
+            for value in values:
+                if isinstance(value, ParameterSet):
+                    tasks |= {m.args[0] for m in value.marks if m.name == "task" and m.args}
+    return tasks
+
+
+def topic_test_tasks(topic) -> dict:
+    """{test function name: (file name, set of task numbers)} for every test function in tests/test_*.py.
+
+    A function's own @pytest.mark.task(n) wins; else the tasks of its parametrize cases; else the
+    class-level, then the module-level `pytestmark`."""
+    import ast
+
+    tests = {}
+    for path in sorted(topic.tests_dir.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign)
+                     for t in n.targets if isinstance(t, ast.Name)}
+        constants.update({n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)})
+        module_tasks = {n for n in _task_numbers(constants["pytestmark"]) if n is not None} \
+            if "pytestmark" in constants else set()
+        scopes = [(None, tree.body, module_tasks)]
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                own = [n.value for n in node.body if isinstance(n, ast.Assign)
+                       and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in n.targets)]
+                own_tasks = {t for v in own for t in _task_numbers(v) if t is not None}
+                own_tasks |= {t for d in node.decorator_list for t in _task_numbers(d) if t is not None}
+                scopes.append((node.name, node.body, own_tasks or module_tasks))
+        for cls, body, inherited in scopes:
+            for fn in body:
+                if not (isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name.startswith("test")):
+                    continue
+                own = [t for d in fn.decorator_list
+                       if not ast.unparse(d).startswith(("pytest.mark.parametrize", "mark.parametrize"))
+                       for t in _task_numbers(d)]
+                cases = _case_tasks(fn.decorator_list, constants)
+                if own:
+                    tasks = set(own)
+                elif cases:
+                    tasks = set(cases) if None not in cases else _imported_case_tasks(
+                        path, f"{cls}.{fn.name}" if cls else fn.name)
+                else:
+                    tasks = set(inherited)
+                tests[fn.name] = (path.name, tasks)
+    return tests
+
+
+def checked_by_lists(questions: str) -> dict:
+    """{task number: (names listed in its "Checked by" paragraph, the paragraph or None)} of questions.md."""
+    sections, current, in_code = {}, None, False
+    for line in questions.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        heading = None if in_code else TASK_HEADING.match(line)
+        if heading:
+            current = int(heading.group(1))
+            sections[current] = []
+        elif not in_code and line.startswith(("## ", "# ")):
+            current = None
+        elif current is not None:
+            sections[current].append(line)
+    lists = {}
+    for task, lines in sections.items():
+        paragraphs = "\n".join(lines).split("\n\n")
+        checked = [p.strip() for p in paragraphs if p.strip().startswith("Checked by")]
+        text = "\n".join(checked) if checked else None
+        lists[task] = (LISTED_TEST.findall(text) if text else [], text)
+    return lists
+
+
+@pytest.mark.parametrize("topic", TOPICS, ids=IDS)
+def test_checked_by_lists_match_the_task_markers(topic):
+    """Each "## Task n" of questions.md ends with "Checked by: `test_a`, `test_b` (test_basic.py); ...": every
+    listed name is a test function of the topic marked task(n), and every test function is listed under its task."""
+    tests = topic_test_tasks(topic)
+    lists = checked_by_lists((topic.folder / "questions.md").read_text(encoding="utf-8"))
+    problems = []
+    if not lists:
+        problems.append('questions.md has no "## Task n" section')
+    for task, (names, text) in sorted(lists.items()):
+        if text is None:
+            problems.append(f'Task {task}: no "Checked by:" paragraph')
+            continue
+        for name in dict.fromkeys(names):
+            if name not in tests:
+                problems.append(f"Task {task}: `{name}` is no test function of tests/test_*.py (unknown)")
+            elif task not in tests[name][1]:
+                marked = ", ".join(f"task({t})" for t in sorted(tests[name][1])) or "no task marker"
+                problems.append(f"Task {task}: `{name}` ({tests[name][0]}) carries {marked} (under the wrong task)")
+            elif tests[name][0] not in text:
+                problems.append(f"Task {task}: `{name}` is listed without its file ({tests[name][0]})")
+    for name, (file, tasks) in sorted(tests.items(), key=lambda kv: (kv[1][0], kv[0])):
+        if not tasks:
+            problems.append(f"`{name}` ({file}) has no @pytest.mark.task(n)")
+        for task in sorted(tasks):
+            if task not in lists:
+                problems.append(f"`{name}` ({file}) carries task({task}), but questions.md has no ## Task {task}")
+            elif name not in lists[task][0]:
+                problems.append(f"Task {task}: `{name}` ({file}) is missing from its Checked by list")
+    assert not problems, f"{topic.folder.name}/questions.md against the task markers:\n  " + "\n  ".join(problems)

@@ -54,6 +54,15 @@ OPTIMIZERS = {  # id -> (class name, keyword arguments) for the tests that run e
 }
 
 
+TASK_OF_OPTIMIZER = {"SGD": 3, "RMSprop": 4, "Adam": 5, "AdamW": 6}  # the "## Task n" of questions.md
+
+
+def by_task(cases):
+    """Parametrize cases {id: (class name, ...)} (or a list of class names), each marked with its optimizer's task."""
+    specs = cases.items() if isinstance(cases, dict) else ((c, (c,)) for c in cases)
+    return [pytest.param(name, marks=pytest.mark.task(TASK_OF_OPTIMIZER[spec[0]])) for name, spec in specs]
+
+
 def make_optimizer(impl, name, params, **overrides):
     cls_name, kwargs = OPTIMIZERS[name]
     return getattr(impl, cls_name)(params, **{**kwargs, **overrides})
@@ -64,6 +73,7 @@ def make_optimizer(impl, name, params, **overrides):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_parameter_data_and_grad(impl):
     p = impl.Parameter(np.arange(6).reshape(2, 3))
     assert as_array(p.data).dtype == np.float64, (
@@ -83,7 +93,7 @@ def test_parameter_data_and_grad(impl):
 @pytest.mark.shape
 @pytest.mark.hint(1)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("name", by_task(OPTIMIZERS))
 def test_step_updates_in_place_and_keeps_dtype(impl, name, dtype):
     rng = np.random.default_rng(0)
     params = [impl.Parameter(rng.standard_normal((3, 4)).astype(dtype)), impl.Parameter(np.ones(5, dtype))]
@@ -105,6 +115,7 @@ def test_step_updates_in_place_and_keeps_dtype(impl, name, dtype):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_clipping_keeps_shapes_and_float32(impl):
     params = [impl.Parameter(np.zeros((3, 2), np.float32)), impl.Parameter(np.zeros(4, np.float32))]
     grads = [p.grad for p in params]
@@ -123,7 +134,7 @@ def test_clipping_keeps_shapes_and_float32(impl):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.value
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("name", list(TRAJECTORY_CONFIGS))
+@pytest.mark.parametrize("name", by_task(TRAJECTORY_CONFIGS))
 def test_trajectory_matches_torch(impl, golden, name):
     g = golden("trajectories")
     cls_name, kwargs, lrs = TRAJECTORY_CONFIGS[name]
@@ -146,6 +157,7 @@ def test_trajectory_matches_torch(impl, golden, name):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_sgd_and_momentum_first_steps_by_hand(impl):
     g1, g2 = np.array([1.0, -2.0]), np.array([0.5, 0.5])
     # plain SGD: p - lr * g
@@ -174,6 +186,7 @@ def test_sgd_and_momentum_first_steps_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_adam_first_step_is_lr_times_sign_of_gradient(impl):
     lr, eps = 0.1, 1e-8
     g = np.array([2.0, -0.5, 1e-8, 0.0, -300.0])
@@ -190,6 +203,7 @@ def test_adam_first_step_is_lr_times_sign_of_gradient(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_rmsprop_first_step_by_hand(impl):
     p = impl.Parameter(np.zeros(3))
     p.grad[...] = [4.0, -0.25, 0.0]
@@ -202,6 +216,7 @@ def test_rmsprop_first_step_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_adamw_decay_is_decoupled_from_the_gradient(impl):
     lr, wd = 0.1, 0.5
     w = np.array([2.0, -1.0, 0.5])
@@ -229,6 +244,7 @@ SCHEDULE_CASES = {  # golden name -> (function, keyword arguments); tabulated at
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 @pytest.mark.parametrize("name", list(SCHEDULE_CASES))
 def test_schedule_matches_torch_scheduler(impl, golden, name):
     table = golden("schedules")[name]
@@ -239,6 +255,7 @@ def test_schedule_matches_torch_scheduler(impl, golden, name):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_schedule_landmarks_by_hand(impl):
     assert math.isclose(impl.step_lr(2, 1.0, step_size=3, gamma=0.1), 1.0), "step_lr decays only after step_size steps"
     assert math.isclose(impl.step_lr(3, 1.0, step_size=3, gamma=0.1), 0.1), "step_lr at step == step_size: base * gamma"
@@ -263,6 +280,7 @@ def _clip_params(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 @pytest.mark.parametrize("max_norm", [1.0, 5.0, 100.0])
 def test_clip_grad_norm_matches_torch(impl, golden, max_norm):
     c, params = _clip_params(impl, golden)
@@ -277,6 +295,7 @@ def test_clip_grad_norm_matches_torch(impl, golden, max_norm):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_clip_grad_norm_is_global_not_per_parameter(impl):
     a, b = impl.Parameter(np.zeros(2)), impl.Parameter(np.zeros(2))
     a.grad[...] = [3.0, 0.0]
@@ -290,6 +309,7 @@ def test_clip_grad_norm_is_global_not_per_parameter(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_clip_grad_value_matches_torch(impl, golden):
     c, params = _clip_params(impl, golden)
     impl.clip_grad_value(params, 0.5)
@@ -303,6 +323,7 @@ def test_clip_grad_value_matches_torch(impl, golden):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_beale_values(impl, golden):
     assert math.isclose(float(impl.beale(3.0, 0.5)), 0.0, abs_tol=1e-12), "Beale's minimum is 0 at (3, 0.5)"
     assert math.isclose(float(impl.beale(0.0, 0.0)), 1.5 ** 2 + 2.25 ** 2 + 2.625 ** 2), "beale(0, 0) = 14.203125"
@@ -313,6 +334,7 @@ def test_beale_values(impl, golden):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_beale_grad_matches_torch_autograd(impl, golden):
     b = golden("beale")
     dx, dy = impl.beale_grad(b["x"], b["y"])
@@ -324,6 +346,7 @@ def test_beale_grad_matches_torch_autograd(impl, golden):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 @pytest.mark.parametrize("point", [(1.0, 1.5), (-0.7, 0.3), (2.0, -1.2), (3.5, 0.9)])
 def test_beale_grad_matches_finite_differences(impl, point):
     xy = np.array(point)

@@ -19,6 +19,15 @@ OPTIMIZERS = {  # id -> (class name, keyword arguments)
 ALL_CLASSES = ["SGD", "RMSprop", "Adam", "AdamW"]
 
 
+TASK_OF_OPTIMIZER = {"SGD": 3, "RMSprop": 4, "Adam": 5, "AdamW": 6}  # the "## Task n" of questions.md
+
+
+def by_task(cases):
+    """Parametrize cases {id: (class name, ...)} (or a list of class names), each marked with its optimizer's task."""
+    specs = cases.items() if isinstance(cases, dict) else ((c, (c,)) for c in cases)
+    return [pytest.param(name, marks=pytest.mark.task(TASK_OF_OPTIMIZER[spec[0]])) for name, spec in specs]
+
+
 def make_optimizer(impl, name, params, **overrides):
     cls_name, kwargs = OPTIMIZERS[name]
     return getattr(impl, cls_name)(params, **{**kwargs, **overrides})
@@ -26,7 +35,7 @@ def make_optimizer(impl, name, params, **overrides):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("name", by_task(OPTIMIZERS))
 def test_zero_gradient_leaves_parameters_unchanged(impl, name):
     w = np.array([[1.0, -2.0], [0.5, 3.0]])
     p = impl.Parameter(w.copy())
@@ -39,7 +48,7 @@ def test_zero_gradient_leaves_parameters_unchanged(impl, name):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("name", by_task(OPTIMIZERS))
 def test_grad_none_is_skipped(impl, name):
     frozen = SimpleNamespace(data=np.array([1.0, 2.0]), grad=None)  # e.g. a Topic 02 Tensor before backward
     live = impl.Parameter(np.array([1.0, 2.0]))
@@ -55,6 +64,7 @@ def test_grad_none_is_skipped(impl, name):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_adam_state_starts_when_a_gradient_first_arrives(impl):
     late = SimpleNamespace(data=np.array([0.0, 0.0]), grad=None)
     early = impl.Parameter(np.array([0.0]))
@@ -71,7 +81,7 @@ def test_adam_state_starts_when_a_gradient_first_arrives(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("cls_name", ALL_CLASSES)
+@pytest.mark.parametrize("cls_name", by_task(ALL_CLASSES))
 def test_lr_zero_changes_nothing(impl, cls_name):
     w = np.array([1.0, -2.0, 3.0])
     p = impl.Parameter(w.copy())
@@ -87,7 +97,7 @@ def test_lr_zero_changes_nothing(impl, cls_name):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("cls_name", ALL_CLASSES)
+@pytest.mark.parametrize("cls_name", by_task(ALL_CLASSES))
 def test_empty_parameter_list_is_an_error(impl, cls_name):
     with pytest.raises(ValueError):
         getattr(impl, cls_name)([], lr=0.1)
@@ -99,7 +109,7 @@ def test_empty_parameter_list_is_an_error(impl, cls_name):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("name", by_task(OPTIMIZERS))
 def test_nan_gradient_propagates(impl, name):
     p = impl.Parameter(np.array([1.0, 2.0, 3.0]))
     opt = make_optimizer(impl, name, [p])
@@ -111,6 +121,7 @@ def test_nan_gradient_propagates(impl, name):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_invalid_hyperparameters_raise(impl):
     p = [impl.Parameter(np.zeros(2))]
     cases = [
@@ -130,6 +141,7 @@ def test_invalid_hyperparameters_raise(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_gradient_of_the_wrong_shape_is_an_error(impl):
     holder = SimpleNamespace(data=np.zeros((2, 3)), grad=np.ones(3))  # would broadcast silently
     opt = impl.SGD([holder], lr=0.1)
@@ -139,6 +151,7 @@ def test_gradient_of_the_wrong_shape_is_an_error(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_scalar_parameter_and_duck_typed_objects(impl):
     s = impl.Parameter(2.0)
     assert np.ndim(s.data) == 0 and s.data.dtype == np.float64, "Parameter(2.0) should hold a 0-d float64 array"
@@ -152,6 +165,7 @@ def test_scalar_parameter_and_duck_typed_objects(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_zero_grad_works_in_place(impl):
     p = impl.Parameter(np.ones((2, 2)))
     grad = p.grad
@@ -165,6 +179,7 @@ def test_zero_grad_works_in_place(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_clip_all_zero_gradients(impl):
     params = [impl.Parameter(np.zeros(3)), impl.Parameter(np.zeros((2, 2)))]
     total = impl.clip_grad_norm(params, max_norm=1.0)
@@ -176,6 +191,7 @@ def test_clip_all_zero_gradients(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_clip_with_no_gradients_at_all(impl):
     assert float(impl.clip_grad_norm([], 1.0)) == 0.0, "clip_grad_norm([]) should return 0.0"
     nothing = [SimpleNamespace(data=np.ones(2), grad=None)]
@@ -186,6 +202,7 @@ def test_clip_with_no_gradients_at_all(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_clip_grad_norm_reports_nan(impl):
     a, b = impl.Parameter(np.zeros(2)), impl.Parameter(np.zeros(2))
     a.grad[...] = [1.0, np.nan]
@@ -198,6 +215,7 @@ def test_clip_grad_norm_reports_nan(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_schedule_boundaries_and_bad_arguments(impl):
     assert math.isclose(impl.cosine_lr(15, 0.1, 10, min_lr=0.01), 0.01), (
         "past total_steps cosine_lr stays at min_lr (it must not climb back up)")
@@ -219,6 +237,7 @@ def test_schedule_boundaries_and_bad_arguments(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_load_state_dict_rejects_a_mismatch(impl):
     p = impl.Parameter(np.zeros(3))
     adam = impl.Adam([p], lr=0.1)

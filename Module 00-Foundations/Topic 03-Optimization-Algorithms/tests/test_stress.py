@@ -17,6 +17,15 @@ OPTIMIZERS = {  # id -> (class name, keyword arguments)
 }
 
 
+TASK_OF_OPTIMIZER = {"SGD": 3, "RMSprop": 4, "Adam": 5, "AdamW": 6}  # the "## Task n" of questions.md
+
+
+def by_task(cases):
+    """Parametrize cases {id: (class name, ...)} (or a list of class names), each marked with its optimizer's task."""
+    specs = cases.items() if isinstance(cases, dict) else ((c, (c,)) for c in cases)
+    return [pytest.param(name, marks=pytest.mark.task(TASK_OF_OPTIMIZER[spec[0]])) for name, spec in specs]
+
+
 def make_optimizer(impl, name, params):
     cls_name, kwargs = OPTIMIZERS[name]
     return getattr(impl, cls_name)(params, **kwargs)
@@ -50,7 +59,7 @@ def run(impl, name, grads, start=None, opt_state=None, lrs=None):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.determinism
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("name", by_task(OPTIMIZERS))
 def test_same_gradients_give_bit_identical_results(impl, name):
     first, _ = run(impl, name, gradients(0, 6))
     second, _ = run(impl, name, gradients(0, 6))
@@ -62,7 +71,7 @@ def test_same_gradients_give_bit_identical_results(impl, name):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("name", by_task(OPTIMIZERS))
 def test_checkpoint_and_resume_is_exact(impl, name):
     grads = gradients(3, 10)
     lrs = [0.02 * (1 + t % 3) for t in range(10)]
@@ -83,6 +92,7 @@ def test_checkpoint_and_resume_is_exact(impl, name):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_state_dict_is_a_snapshot(impl):
     p = impl.Parameter(np.zeros(3))
     opt = impl.Adam([p], lr=0.1)
@@ -116,6 +126,7 @@ def beale_descent(impl, opt_factory, steps, start=(1.0, 1.5)):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_adam_solves_beale(impl):
     # measured: Adam(lr=0.1) from (1, 1.5) (loss 41.25) is below 1e-6 from step 550 and below 1e-8 from step 692
     xy, losses = beale_descent(impl, lambda ps: impl.Adam(ps, lr=0.1), 750)
@@ -126,6 +137,7 @@ def test_adam_solves_beale(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_momentum_beats_plain_sgd_on_beale(impl):
     # measured at lr=0.003 after 500 steps: SGD still above 1e-3, momentum 0.9 below 1e-6 (from step 405)
     _, sgd = beale_descent(impl, lambda ps: impl.SGD(ps, lr=0.003), 500)
@@ -138,6 +150,7 @@ def test_momentum_beats_plain_sgd_on_beale(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_training_with_warmup_cosine_and_clipping(impl):
     """A noisy quadratic bowl: clipped Adam on a warmup-cosine schedule ends close to the minimum."""
     rng = np.random.default_rng(5)
@@ -175,10 +188,14 @@ def _twin_optimizers(impl, reference, cls_name, kwargs):
     return mine, ref, getattr(impl, cls_name)(mine, **kwargs), getattr(reference, cls_name)(ref, **kwargs)
 
 
+TIMED_OPTIMIZERS = [pytest.param("Adam", {"lr": 1e-3}, id="adam", marks=pytest.mark.task(5)),
+                    pytest.param("SGD", {"lr": 0.01, "momentum": 0.9}, id="momentum", marks=pytest.mark.task(3)),
+                    pytest.param("RMSprop", {"lr": 1e-3}, id="rmsprop", marks=pytest.mark.task(4))]
+
+
 @pytest.mark.value
 @pytest.mark.hint(3)
-@pytest.mark.parametrize("cls_name,kwargs", [("Adam", {"lr": 1e-3}), ("SGD", {"lr": 0.01, "momentum": 0.9}),
-                                             ("RMSprop", {"lr": 1e-3})], ids=["adam", "momentum", "rmsprop"])
+@pytest.mark.parametrize("cls_name,kwargs", TIMED_OPTIMIZERS)
 def test_steps_at_the_timed_size_match_the_reference(impl, reference, cls_name, kwargs):
     mine, ref, opt, ref_opt = _twin_optimizers(impl, reference, cls_name, kwargs)
     for _ in range(5):
@@ -190,8 +207,7 @@ def test_steps_at_the_timed_size_match_the_reference(impl, reference, cls_name, 
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
-@pytest.mark.parametrize("cls_name,kwargs", [("Adam", {"lr": 1e-3}), ("SGD", {"lr": 0.01, "momentum": 0.9}),
-                                             ("RMSprop", {"lr": 1e-3})], ids=["adam", "momentum", "rmsprop"])
+@pytest.mark.parametrize("cls_name,kwargs", TIMED_OPTIMIZERS)
 def test_step_speed(impl, reference, compare_speed, cls_name, kwargs):
     mine, ref, opt, ref_opt = _twin_optimizers(impl, reference, cls_name, kwargs)
     compare_speed(opt.step, ref_opt.step, threshold=3.0)  # both take the same number of steps
@@ -199,6 +215,7 @@ def test_step_speed(impl, reference, compare_speed, cls_name, kwargs):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(8)
 def test_clip_grad_norm_matches_the_reference(impl, reference):
     rng = np.random.default_rng(12)
     grads = [rng.standard_normal(s) for s in PERF_SHAPES]
@@ -217,6 +234,7 @@ def test_clip_grad_norm_matches_the_reference(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(8)
 def test_clip_grad_norm_speed(impl, reference, compare_speed):
     rng = np.random.default_rng(12)
     grads = [rng.standard_normal(s) for s in PERF_SHAPES]

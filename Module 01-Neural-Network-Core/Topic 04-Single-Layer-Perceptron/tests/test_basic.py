@@ -25,6 +25,7 @@ def reference_sigmoid(z):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_make_linearly_separable_shapes_and_labels(impl):
     X, y = impl.make_linearly_separable(50, seed=0)
     X, y = as_array(X), as_array(y)
@@ -37,6 +38,7 @@ def test_make_linearly_separable_shapes_and_labels(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 @pytest.mark.parametrize("margin", [0.5, 0.2])
 def test_make_linearly_separable_keeps_its_margin(impl, reference, margin):
     X, y = impl.make_linearly_separable(200, seed=1, margin=margin)
@@ -54,6 +56,7 @@ def test_make_linearly_separable_keeps_its_margin(impl, reference, margin):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 def test_make_xor_without_noise_is_the_truth_table(impl):
     X, y = impl.make_xor(1, noise=0.0)
     assert_close(X, [[0, 0], [0, 1], [1, 0], [1, 1]], what="make_xor(1, noise=0) points")
@@ -62,6 +65,7 @@ def test_make_xor_without_noise_is_the_truth_table(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 def test_make_xor_groups_corners_and_adds_gaussian_noise(impl):
     X, y = impl.make_xor(n_per_corner=200, noise=0.1, seed=0)
     X, y = as_array(X), as_array(y)
@@ -80,6 +84,7 @@ def test_make_xor_groups_corners_and_adds_gaussian_noise(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_perceptron_output_shapes(impl):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((7, 3)), np.array([0, 1, 1, 0, 1, 0, 1])
@@ -95,6 +100,7 @@ def test_perceptron_output_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_logistic_output_shapes(impl):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((7, 3)), np.array([0, 1, 1, 0, 1, 0, 1])
@@ -111,6 +117,7 @@ def test_logistic_output_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_two_layer_output_shapes(impl, noisy_xor):
     X, y = noisy_xor
     net = impl.TwoLayerXOR(hidden=5, seed=0)
@@ -129,6 +136,7 @@ def test_two_layer_output_shapes(impl, noisy_xor):
 
 @pytest.mark.shape
 @pytest.mark.hint(3)
+@pytest.mark.task(9)
 def test_float32_stays_float32(impl, noisy_xor):
     X, y = noisy_xor
     X32 = X.astype(np.float32)
@@ -155,6 +163,7 @@ def test_float32_stays_float32(impl, noisy_xor):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_perceptron_predict_is_a_strict_step(impl):
     X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]])
     w = np.array([1.0, -1.0])
@@ -166,6 +175,7 @@ def test_perceptron_predict_is_a_strict_step(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 @pytest.mark.parametrize("label,lr,w_expected,b_expected,errors_expected", [
     (1, 0.5, [1.0, 0.5], 0.5, [1, 0]),   # start w = 0 predicts 0: one mistake, then w = 0.5 * x, b = 0.5
     (0, 0.5, [0.0, 0.0], 0.0, [0]),      # already right at w = 0: no update at all
@@ -182,6 +192,7 @@ def test_perceptron_by_hand_on_one_sample(impl, label, lr, w_expected, b_expecte
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_perceptron_matches_golden(impl, golden):
     g = golden("perceptron")
     w, b, errors = impl.perceptron_train(g["X"], g["y"], lr=float(g["lr"]), epochs=100, seed=int(g["seed"]))
@@ -194,6 +205,7 @@ def test_perceptron_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 def test_perceptron_converges_and_separates(impl, separable):
     X, y = separable
     w, b, errors = impl.perceptron_train(X, y, epochs=100, seed=0)
@@ -207,6 +219,7 @@ def test_perceptron_converges_and_separates(impl, separable):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 def test_perceptron_cannot_learn_xor(impl, xor_points, noisy_xor):
     for (X, y), name in [(xor_points, "the 4 XOR points"), (noisy_xor, "noisy XOR")]:
         w, b, errors = impl.perceptron_train(X, y, epochs=60, seed=0)
@@ -223,6 +236,7 @@ def test_perceptron_cannot_learn_xor(impl, xor_points, noisy_xor):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_sigmoid_matches_golden(impl, golden):
     g = golden("sigmoid")
     assert_close(impl.sigmoid(g["z"]), g["s"], rtol=1e-7, atol=1e-12, what="sigmoid(z)")
@@ -230,6 +244,7 @@ def test_sigmoid_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_sigmoid_by_hand(impl):
     s = as_array(impl.sigmoid(np.array([0.0, math.log(3.0), -math.log(3.0)])))
     assert_close(s, [0.5, 0.75, 0.25], what="sigmoid(0), sigmoid(ln 3), sigmoid(-ln 3)")
@@ -240,6 +255,7 @@ def test_sigmoid_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_logistic_loss_at_zero_weights_is_ln2(impl):
     rng = np.random.default_rng(1)
     X, y = rng.standard_normal((10, 3)), np.array([1, 0, 0, 1, 1, 1, 0, 1, 0, 1])
@@ -253,6 +269,7 @@ def test_logistic_loss_at_zero_weights_is_ln2(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_logistic_loss_matches_golden(impl, golden):
     g = golden("logistic_loss")
     loss, dw, db = impl.logistic_loss(g["X"], g["y"], g["w"], float(g["b"]))
@@ -263,6 +280,7 @@ def test_logistic_loss_matches_golden(impl, golden):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_logistic_gradients_match_finite_differences(impl):
     rng = np.random.default_rng(2)
     X, y = rng.standard_normal((6, 4)), np.array([1, 0, 1, 1, 0, 0])
@@ -275,6 +293,7 @@ def test_logistic_gradients_match_finite_differences(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_logistic_train_matches_golden(impl, golden):
     g = golden("logistic_train")
     w, b, losses = impl.logistic_train(g["X"], g["y"], lr=float(g["lr"]), epochs=int(g["epochs"]))
@@ -285,6 +304,7 @@ def test_logistic_train_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_logistic_train_learns_separable_data(impl, separable):
     X, y = separable
     w, b, losses = impl.logistic_train(X, y, lr=0.5, epochs=200)
@@ -297,6 +317,7 @@ def test_logistic_train_learns_separable_data(impl, separable):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_logistic_predict_proba_by_hand(impl):
     X = np.array([[1.0, 2.0], [0.0, 0.0], [-1.0, 1.0]])
     p = impl.logistic_predict_proba(X, np.array([0.5, -0.25]), 0.1)
@@ -305,6 +326,7 @@ def test_logistic_predict_proba_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_logistic_regression_cannot_learn_xor(impl, xor_points, noisy_xor):
     for (X, y), name in [(xor_points, "the 4 XOR points"), (noisy_xor, "noisy XOR")]:
         w, b, losses = impl.logistic_train(X, y, lr=0.5, epochs=300)
@@ -324,6 +346,7 @@ def _set_params(net, g):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_two_layer_forward_and_grads_match_golden(impl, golden):
     g = golden("two_layer_xor")
     net = impl.TwoLayerXOR(hidden=3, seed=0)
@@ -337,6 +360,7 @@ def test_two_layer_forward_and_grads_match_golden(impl, golden):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_two_layer_gradients_match_finite_differences(impl, make_noisy_xor):
     X, y = make_noisy_xor(3, noise=0.3, seed=4)
     net = impl.TwoLayerXOR(hidden=5, seed=3)
@@ -348,6 +372,7 @@ def test_two_layer_gradients_match_finite_differences(impl, make_noisy_xor):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_two_layer_train_matches_golden(impl, golden):
     g = golden("two_layer_xor")
     net = impl.TwoLayerXOR(hidden=3, seed=0)
@@ -360,6 +385,7 @@ def test_two_layer_train_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(9)
 def test_two_layer_net_solves_xor(impl, xor_points, noisy_xor):
     X, y = xor_points
     net = impl.TwoLayerXOR()

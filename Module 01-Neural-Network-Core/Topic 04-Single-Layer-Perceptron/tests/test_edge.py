@@ -36,6 +36,7 @@ def no_runtime_warnings(fn, *args):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_sigmoid_of_huge_inputs_is_exact_and_silent(impl):
     z = np.array([-1000.0, -745.0, -100.0, -1.0, 0.0, 1.0, 100.0, 745.0, 1000.0])
     s = as_array(no_runtime_warnings(impl.sigmoid, z))
@@ -48,6 +49,7 @@ def test_sigmoid_of_huge_inputs_is_exact_and_silent(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_logistic_loss_with_huge_logits_by_hand(impl):
     # z = [1000, -1000, 1000, -1000] with t = [1, 0, 0, 1]: two sure and right (loss 0), two sure and
     # wrong (loss |z| = 1000 each), so the mean loss is 500; dz = (p - t) / 4 = [0, 0, 1/4, -1/4].
@@ -62,6 +64,7 @@ def test_logistic_loss_with_huge_logits_by_hand(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_sigmoid_of_nan_and_inf(impl):
     s = as_array(no_runtime_warnings(impl.sigmoid, np.array([np.inf, -np.inf, 2.0])))
     assert s[0] == 1.0 and s[1] == 0.0, f"sigmoid(+inf), sigmoid(-inf) = {s[0]}, {s[1]}: expected 1 and 0"
@@ -75,6 +78,7 @@ def test_sigmoid_of_nan_and_inf(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_nan_inputs(impl, noisy_xor):
     X, y = noisy_xor
     X_nan = X.copy()
@@ -98,6 +102,7 @@ def test_nan_inputs(impl, noisy_xor):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_a_single_sample(impl):
     X, y = np.array([[2.0, -1.0]]), np.array([1])
     loss, dw, db = impl.logistic_loss(X, y, np.array([0.5, 0.5]), 0.0)  # z = 0.5
@@ -114,6 +119,7 @@ def test_a_single_sample(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(9)
 def test_all_samples_of_one_class(impl, make_separable):
     X, _ = make_separable(30, seed=5)
     zeros, ones = np.zeros(30, dtype=np.int64), np.ones(30, dtype=np.int64)
@@ -132,6 +138,7 @@ def test_all_samples_of_one_class(impl, make_separable):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_empty_batch_cannot_be_learned_from(impl):
     X, y = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
     for name, call in [("logistic_loss", lambda: impl.logistic_loss(X, y, np.zeros(2), 0.0)),
@@ -146,6 +153,7 @@ def test_empty_batch_cannot_be_learned_from(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_empty_batch_predicts_nothing(impl):
     X = np.zeros((0, 2))
     net = impl.TwoLayerXOR()
@@ -159,6 +167,7 @@ def test_empty_batch_predicts_nothing(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(9)
 def test_labels_must_be_zero_or_one(impl, separable):
     X, y = separable
     y_pm = 2 * y - 1  # the -1/+1 convention of many textbooks: here it must be refused, not half-learned
@@ -173,6 +182,7 @@ def test_labels_must_be_zero_or_one(impl, separable):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_mismatched_shapes_raise(impl, separable):
     X, y = separable
     calls = [("y shorter than X", lambda: impl.logistic_loss(X, y[:-1], np.zeros(2), 0.0)),
@@ -192,6 +202,7 @@ def test_mismatched_shapes_raise(impl, separable):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 def test_data_generators_check_their_arguments(impl):
     X, y = impl.make_linearly_separable(1, seed=0)
     assert_shape(X, (1, 2), "make_linearly_separable(1)")

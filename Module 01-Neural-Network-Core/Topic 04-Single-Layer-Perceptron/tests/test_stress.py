@@ -20,6 +20,7 @@ def same(a, b):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 def test_data_generators_are_deterministic(impl):
     a, b = impl.make_linearly_separable(40, seed=3), impl.make_linearly_separable(40, seed=3)
     assert same(a[0], b[0]) and same(a[1], b[1]), "make_linearly_separable: the same seed must give the same data"
@@ -32,6 +33,7 @@ def test_data_generators_are_deterministic(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_perceptron_order_depends_on_the_seed_only(impl, golden):
     g = golden("perceptron")
     runs = [impl.perceptron_train(g["X"], g["y"], seed=seed) for seed in (0, 0, 1, 2, 3)]
@@ -45,6 +47,7 @@ def test_perceptron_order_depends_on_the_seed_only(impl, golden):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(9)
 def test_two_layer_init_and_training_are_deterministic(impl, noisy_xor):
     X, y = noisy_xor
     a, b, c = impl.TwoLayerXOR(seed=5), impl.TwoLayerXOR(seed=5), impl.TwoLayerXOR(seed=6)
@@ -56,6 +59,7 @@ def test_two_layer_init_and_training_are_deterministic(impl, noisy_xor):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_logistic_train_is_deterministic(impl, separable):
     X, y = separable
     first, second = impl.logistic_train(X, y, epochs=20), impl.logistic_train(X, y, epochs=20)
@@ -69,6 +73,7 @@ def test_logistic_train_is_deterministic(impl, separable):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 def test_perceptron_converges_on_2000_points_with_a_thin_margin(impl, make_separable):
     X, y = make_separable(2000, seed=1, margin=0.02)
     w, b, errors = impl.perceptron_train(X, y, epochs=100, seed=0)
@@ -79,6 +84,7 @@ def test_perceptron_converges_on_2000_points_with_a_thin_margin(impl, make_separ
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_logistic_loss_on_a_large_batch_matches_the_reference(impl, reference):
     rng = np.random.default_rng(7)
     X = rng.standard_normal((20_000, 10))
@@ -96,6 +102,7 @@ def test_logistic_loss_on_a_large_batch_matches_the_reference(impl, reference):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(9)
 def test_two_layer_on_a_large_batch_matches_the_reference(impl, reference):
     rng = np.random.default_rng(8)
     X = rng.uniform(-0.5, 1.5, size=(5_000, 2))
@@ -117,6 +124,7 @@ def test_two_layer_on_a_large_batch_matches_the_reference(impl, reference):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_sigmoid_of_100000_large_values_matches_the_reference(impl, reference):
     z = np.random.default_rng(0).standard_normal(100_000) * 10
     assert_close(impl.sigmoid(z), reference.sigmoid(z), rtol=1e-9, atol=1e-15, what="sigmoid of 100,000 values")
@@ -124,6 +132,7 @@ def test_sigmoid_of_100000_large_values_matches_the_reference(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_speed_sigmoid(impl, reference, compare_speed):
     z = np.random.default_rng(0).standard_normal(100_000) * 10
     compare_speed(impl.sigmoid, reference.sigmoid, z, threshold=3.0)
@@ -131,6 +140,7 @@ def test_speed_sigmoid(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_logistic_losses_on_2000_samples_match_the_reference(impl, reference, make_separable):
     X, y = make_separable(2000, seed=2, margin=0.0)
     losses = impl.logistic_train(X, y, lr=0.5, epochs=20)[2]
@@ -139,6 +149,7 @@ def test_logistic_losses_on_2000_samples_match_the_reference(impl, reference, ma
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_speed_logistic_train(impl, reference, compare_speed, make_separable):
     X, y = make_separable(2000, seed=2, margin=0.0)
     compare_speed(impl.logistic_train, reference.logistic_train, X, y, lr=0.5, epochs=20, threshold=3.0)
@@ -146,6 +157,7 @@ def test_speed_logistic_train(impl, reference, compare_speed, make_separable):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_speed_perceptron_train(impl, reference, compare_speed, make_separable):
     X, y = make_separable(2000, seed=3, margin=0.01)
     compare_speed(impl.perceptron_train, reference.perceptron_train, X, y, threshold=3.0)
@@ -153,6 +165,7 @@ def test_speed_perceptron_train(impl, reference, compare_speed, make_separable):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(9)
 def test_speed_two_layer_train(impl, reference, compare_speed, noisy_xor):
     X, y = noisy_xor
     compare_speed(lambda: impl.TwoLayerXOR(seed=0).train(X, y, epochs=200),

@@ -7,7 +7,9 @@ import pytest
 
 from dlfs.testing import as_array, assert_all_finite, assert_close, assert_shape
 
-INITS = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
+# the four initialisers as parametrize cases, each marked with its task of questions.md (2: Xavier, 3: Kaiming)
+INITS = [pytest.param(name, marks=pytest.mark.task(2 if name.startswith("xavier") else 3))
+         for name in ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")]
 
 
 def _std_ratio(W, expected_std):
@@ -45,6 +47,7 @@ def test_init_shape_is_fan_in_by_fan_out(impl, name):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_activations_keep_shape_and_dtype(impl):
     x = np.random.default_rng(0).standard_normal((3, 4, 5))
     for fn in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
@@ -56,6 +59,7 @@ def test_activations_keep_shape_and_dtype(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_linear_shape(impl):
     rng = np.random.default_rng(0)
     out = impl.linear(rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3))
@@ -64,6 +68,7 @@ def test_linear_shape(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_mlp_parameter_shapes_and_count(impl):
     model = impl.MLP([784, 128, 64, 10])
     shapes = [tuple(np.shape(W)) for W in model.weights]
@@ -78,6 +83,7 @@ def test_mlp_parameter_shapes_and_count(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_mlp_forward_and_proba_shapes(impl):
     model = impl.MLP([20, 16, 16, 7], seed=1)
     x = np.random.default_rng(0).standard_normal((9, 20))
@@ -90,6 +96,7 @@ def test_mlp_forward_and_proba_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_mlp_float32_end_to_end(impl):
     model = impl.MLP([12, 8, 3], dtype=np.float32)
     assert all(as_array(W).dtype == np.float32 for W in model.weights), "MLP(dtype=float32) needs float32 weights"
@@ -102,6 +109,7 @@ def test_mlp_float32_end_to_end(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_calculate_gain_values(impl):
     cases = [(("linear",), 1.0), (("sigmoid",), 1.0), (("tanh",), 5 / 3), (("relu",), math.sqrt(2)),
              (("leaky_relu",), math.sqrt(2 / (1 + 0.01 ** 2))), (("leaky_relu", 0.2), math.sqrt(2 / 1.04)),
@@ -113,6 +121,7 @@ def test_calculate_gain_values(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 @pytest.mark.parametrize("shape", [(784, 100), (100, 784)])
 @pytest.mark.parametrize("gain", [1.0, 5 / 3])
 def test_xavier_uniform_statistics(impl, shape, gain):
@@ -124,6 +133,7 @@ def test_xavier_uniform_statistics(impl, shape, gain):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 @pytest.mark.parametrize("shape", [(784, 100), (100, 784)])
 @pytest.mark.parametrize("gain", [1.0, 5 / 3])
 def test_xavier_normal_statistics(impl, shape, gain):
@@ -138,6 +148,7 @@ KAIMING_CASES = [("relu", 0.0, math.sqrt(2)), ("leaky_relu", 0.2, math.sqrt(2 / 
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 @pytest.mark.parametrize("nonlinearity,a,gain", KAIMING_CASES)
 def test_kaiming_uniform_statistics(impl, nonlinearity, a, gain):
     bound = gain * math.sqrt(3 / 512)
@@ -147,6 +158,7 @@ def test_kaiming_uniform_statistics(impl, nonlinearity, a, gain):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 @pytest.mark.parametrize("nonlinearity,a,gain", KAIMING_CASES)
 def test_kaiming_normal_statistics(impl, nonlinearity, a, gain):
     W = impl.kaiming_normal(512, 512, rng=4, nonlinearity=nonlinearity, a=a)
@@ -155,6 +167,7 @@ def test_kaiming_normal_statistics(impl, nonlinearity, a, gain):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 @pytest.mark.parametrize("name", ["kaiming_uniform", "kaiming_normal"])
 def test_kaiming_uses_fan_in(impl, name):
     # (784, 100): sqrt(2/784) = 0.051 with fan_in, sqrt(2/100) = 0.141 with fan_out
@@ -167,6 +180,7 @@ def test_kaiming_uses_fan_in(impl, name):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_mlp_init_schemes(impl):
     sizes = [784, 256, 10]
     cases = [("kaiming", "relu", math.sqrt(2 / 784)), ("kaiming", "tanh", (5 / 3) / math.sqrt(784)),
@@ -182,6 +196,7 @@ def test_mlp_init_schemes(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_activation_values_by_hand(impl):
     x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
     assert_close(impl.relu(x), [0.0, 0.0, 0.0, 0.5, 2.0], what="relu")
@@ -193,6 +208,7 @@ def test_activation_values_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_activations_match_golden(impl, golden):
     g = golden("activations")
     for fn in ("relu", "sigmoid", "tanh"):
@@ -201,6 +217,7 @@ def test_activations_match_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_sigmoid_symmetry(impl):
     x = np.linspace(-30, 30, 121)
     s, s_neg = as_array(impl.sigmoid(x)), as_array(impl.sigmoid(-x))
@@ -212,6 +229,7 @@ def test_sigmoid_symmetry(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_softmax_rows_sum_to_one(impl):
     logits = np.random.default_rng(0).standard_normal((6, 10)) * 4
     p = as_array(impl.softmax(logits))
@@ -223,6 +241,7 @@ def test_softmax_rows_sum_to_one(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_softmax_by_hand(impl):
     # [0, ln 3] -> [1/4, 3/4]; [0, 0, 0] -> 1/3 each
     p = impl.softmax(np.array([[0.0, math.log(3.0), -np.inf], [0.0, 0.0, 0.0]]))
@@ -231,6 +250,7 @@ def test_softmax_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_softmax_shift_invariance(impl):
     logits = np.random.default_rng(1).standard_normal((4, 6))
     base = as_array(impl.softmax(logits))
@@ -241,6 +261,7 @@ def test_softmax_shift_invariance(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_softmax_large_logits_finite(impl):
     p = impl.softmax(np.array([[1e4, 0.0, -1e4], [1e4, 1e4, 1e4]]))
     assert_all_finite(p, "softmax of logits around 1e4 (exp(1e4) overflows: subtract the row max first)")
@@ -249,6 +270,7 @@ def test_softmax_large_logits_finite(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_softmax_matches_golden(impl, golden):
     g = golden("softmax")
     assert_close(impl.softmax(g["logits"]), g["softmax"], rtol=1e-10, atol=1e-15, what="softmax vs PyTorch")
@@ -260,6 +282,7 @@ def test_softmax_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_log_softmax_matches_golden(impl, golden):
     g = golden("softmax")
     assert_close(impl.log_softmax(g["logits"]), g["log_softmax"], rtol=1e-10, atol=1e-12, what="log_softmax vs PyTorch")
@@ -269,6 +292,7 @@ def test_log_softmax_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_log_softmax_large_gap(impl):
     lp = impl.log_softmax(np.array([[0.0, 1e4], [-1e4, 1e4]]))
     assert_all_finite(lp, "log_softmax with a gap of 1e4 between logits (log(softmax(x)) gives log(0) = -inf: "
@@ -278,6 +302,7 @@ def test_log_softmax_large_gap(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_exp_log_softmax_equals_softmax(impl):
     logits = np.random.default_rng(2).standard_normal((5, 8)) * 10
     assert_close(np.exp(as_array(impl.log_softmax(logits))), impl.softmax(logits), rtol=1e-10, atol=1e-15,
@@ -286,6 +311,7 @@ def test_exp_log_softmax_equals_softmax(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_softmax_axis_argument(impl):
     x = np.random.default_rng(3).standard_normal((4, 7))
     p0 = as_array(impl.softmax(x, axis=0))
@@ -297,6 +323,7 @@ def test_softmax_axis_argument(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_linear_by_hand(impl):
     x = np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
     W = np.array([[1.0, 0.0, -1.0], [2.0, 1.0, 0.5]])
@@ -314,6 +341,7 @@ def _golden_model(impl, g, activation):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 def test_mlp_forward_matches_golden(impl, golden, activation):
     g = golden("mlp_forward")
@@ -325,6 +353,7 @@ def test_mlp_forward_matches_golden(impl, golden, activation):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_mlp_predict_proba_matches_golden(impl, golden):
     g = golden("mlp_forward")
     p = _golden_model(impl, g, "relu").predict_proba(g["x"])
@@ -333,6 +362,7 @@ def test_mlp_predict_proba_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_deep_relu_net_activation_statistics(impl):
     """The CS231n experiment: 10 hidden ReLU layers of width 128, unit-Gaussian input."""
     x = np.random.default_rng(0).standard_normal((32, 128))

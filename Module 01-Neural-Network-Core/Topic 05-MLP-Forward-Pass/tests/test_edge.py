@@ -11,6 +11,7 @@ from dlfs.testing import as_array, assert_all_finite, assert_close, assert_shape
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_batch_size_one(impl):
     x = np.array([[2.0, 1.0, 0.1]])
     p = as_array(impl.softmax(x))
@@ -24,6 +25,7 @@ def test_batch_size_one(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_empty_batch(impl):
     x = np.zeros((0, 5))
     for fn in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
@@ -38,6 +40,7 @@ def test_empty_batch(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_nan_propagates(impl):
     x = np.array([[1.0, np.nan, -1.0], [0.5, 2.0, -3.0]])
     for fn in ("relu", "sigmoid", "tanh"):
@@ -56,6 +59,7 @@ def test_nan_propagates(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_neg_inf_logits(impl):
     x = np.array([[0.0, -np.inf, 1.0], [-np.inf, 3.0, -np.inf]])
     p = as_array(impl.softmax(x))
@@ -69,6 +73,7 @@ def test_neg_inf_logits(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_all_neg_inf_row_is_defined(impl):
     x = np.array([[-np.inf, -np.inf, -np.inf], [1.0, 2.0, 3.0]])
     p = as_array(impl.softmax(x))
@@ -84,6 +89,7 @@ def test_all_neg_inf_row_is_defined(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_float32_extremes_no_overflow(impl):
     x32 = np.array([[-100.0, -88.0, 0.0, 88.0, 100.0]], dtype=np.float32)
     logits32 = np.array([[1e4, 0.0, -1e4], [3e4, 3e4, 0.0]], dtype=np.float32)
@@ -102,6 +108,7 @@ def test_float32_extremes_no_overflow(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_integer_input_to_softmax(impl):
     x = np.array([[1, 2, 3], [0, 0, 0]])
     p = as_array(impl.softmax(x))
@@ -114,6 +121,7 @@ def test_integer_input_to_softmax(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
+@pytest.mark.task(8)
 def test_inputs_not_modified(impl):
     x = np.random.default_rng(0).standard_normal((4, 6)) * 3
     for dtype in (np.float64, np.float32):
@@ -132,6 +140,7 @@ def test_inputs_not_modified(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_linear_shape_mismatch_names_both_shapes(impl):
     with pytest.raises(ValueError) as err:
         impl.linear(np.ones((5, 4)), np.ones((3, 2)), np.zeros(2))
@@ -145,6 +154,7 @@ def test_linear_shape_mismatch_names_both_shapes(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_mlp_rejects_bad_input_and_config(impl):
     model = impl.MLP([4, 3, 2], seed=0)
     with pytest.raises(ValueError):
@@ -159,7 +169,10 @@ def test_mlp_rejects_bad_input_and_config(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("name", ["xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"])
+@pytest.mark.parametrize("name", [pytest.param("xavier_uniform", marks=pytest.mark.task(2)),
+                                  pytest.param("xavier_normal", marks=pytest.mark.task(2)),
+                                  pytest.param("kaiming_uniform", marks=pytest.mark.task(3)),
+                                  pytest.param("kaiming_normal", marks=pytest.mark.task(3))])
 def test_init_rejects_bad_fans(impl, name):
     fn = getattr(impl, name)
     for fan_in, fan_out in ((0, 10), (10, 0), (-3, 10)):
@@ -171,6 +184,7 @@ def test_init_rejects_bad_fans(impl, name):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_calculate_gain_rejects_unknown(impl):
     with pytest.raises(ValueError):
         impl.calculate_gain("swishy")

@@ -5,7 +5,9 @@ import pytest
 
 from dlfs.testing import as_array, assert_all_finite, assert_close
 
-INITS = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
+# the four initialisers as parametrize cases, each marked with its task of questions.md (2: Xavier, 3: Kaiming)
+INITS = [pytest.param(name, marks=pytest.mark.task(2 if name.startswith("xavier") else 3))
+         for name in ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")]
 
 
 # ------------------------------------------------------------------------------------------ determinism
@@ -29,6 +31,7 @@ def test_init_same_seed_same_weights(impl, name):
 
 @pytest.mark.determinism
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_mlp_seed(impl):
     a, b, c = (impl.MLP([30, 20, 10], seed=s) for s in (0, 0, 1))
     for Wa, Wb in zip(a.weights, b.weights):
@@ -40,6 +43,7 @@ def test_mlp_seed(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(3)
+@pytest.mark.task(8)
 def test_forward_results_are_independent(impl):
     model = impl.MLP([10, 32, 32, 4], activation="sigmoid", seed=0)
     rng = np.random.default_rng(0)
@@ -57,6 +61,7 @@ def test_forward_results_are_independent(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_large_batch_softmax_invariants(impl):
     logits = np.random.default_rng(4).standard_normal((2000, 50)) * 30
     p = as_array(impl.softmax(logits))
@@ -67,6 +72,7 @@ def test_large_batch_softmax_invariants(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_float32_model_close_to_float64(impl):
     model64 = impl.MLP([64, 48, 10], seed=0)
     model32 = impl.MLP([64, 48, 10], seed=0, dtype=np.float32)
@@ -83,6 +89,7 @@ def test_float32_model_close_to_float64(impl):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_softmax_speed(impl, reference, compare_speed):
     logits = np.random.default_rng(6).standard_normal((1000, 100)) * 5
     compare_speed(impl.softmax, reference.softmax, logits, threshold=3.0)
@@ -90,6 +97,7 @@ def test_softmax_speed(impl, reference, compare_speed):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(8)
 def test_mlp_forward_speed(impl, reference, compare_speed):
     mine = impl.MLP([128, 64, 10], seed=0)
     ref = reference.MLP([128, 64, 10], seed=0)
@@ -99,5 +107,6 @@ def test_mlp_forward_speed(impl, reference, compare_speed):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(3)
 def test_init_speed(impl, reference, compare_speed):
     compare_speed(impl.kaiming_normal, reference.kaiming_normal, 256, 256, threshold=3.0)

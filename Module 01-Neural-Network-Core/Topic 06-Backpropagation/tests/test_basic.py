@@ -33,6 +33,7 @@ def set_params(net, arrays):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(2)
 def test_linear_forward_and_backward_shapes(impl):
     rng = np.random.default_rng(0)
     x, W, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
@@ -46,6 +47,7 @@ def test_linear_forward_and_backward_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 def test_relu_and_loss_shapes(impl):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, 4))
@@ -60,6 +62,7 @@ def test_relu_and_loss_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_two_layer_net_shapes(impl):
     net = impl.TwoLayerNet(5, 7, 3, seed=0)
     expected = {"W1": (5, 7), "b1": (7,), "W2": (7, 3), "b2": (3,)}
@@ -79,6 +82,7 @@ def test_two_layer_net_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_layer_classes_follow_the_protocol(impl):
     lin = impl.Linear(5, 3, rng=np.random.default_rng(0))
     assert_shape(lin.weight.data, (5, 3), "Linear(5, 3).weight.data (in_features, out_features)")
@@ -103,6 +107,7 @@ def test_layer_classes_follow_the_protocol(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 def test_linear_matches_golden(impl, golden):
     g = golden("linear")
     out, cache = impl.linear_forward(g["x"], g["W"], g["b"])
@@ -115,6 +120,7 @@ def test_linear_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_relu_matches_golden(impl, golden):
     g = golden("relu")
     out, cache = impl.relu_forward(g["x"])
@@ -125,6 +131,7 @@ def test_relu_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_softmax_cross_entropy_matches_golden(impl, golden):
     g = golden("softmax_ce")
     loss, dlogits = impl.softmax_cross_entropy(g["logits"], g["y"])
@@ -135,6 +142,7 @@ def test_softmax_cross_entropy_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_two_layer_net_matches_golden(impl, golden):
     g = golden("two_layer")
     net = impl.TwoLayerNet(5, 7, 3, reg=float(g["reg"]))
@@ -149,6 +157,7 @@ def test_two_layer_net_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_loss_at_init_with_small_weights_is_ln_C(impl):
     C = 10
     net = impl.TwoLayerNet(20, 30, C, seed=0)
@@ -163,6 +172,7 @@ def test_loss_at_init_with_small_weights_is_ln_C(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_linear_weights_come_from_topic05_initializers(impl):
     topic05 = load_topic(5)
     lin = impl.Linear(30, 20, rng=np.random.default_rng(3))
@@ -178,6 +188,7 @@ def test_linear_weights_come_from_topic05_initializers(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_backward_accumulates_into_grad(impl):
     x = np.random.default_rng(0).standard_normal((4, 5))
     dout = np.random.default_rng(1).standard_normal((4, 3))
@@ -195,6 +206,7 @@ def test_backward_accumulates_into_grad(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_train_and_eval_set_the_flag_on_every_layer(impl):
     model = impl.Sequential(impl.Linear(3, 4, rng=0), impl.ReLU(), impl.Linear(4, 2, rng=1))
     assert model.training and all(layer.training for layer in model.layers), "layers start in training mode"
@@ -206,6 +218,7 @@ def test_train_and_eval_set_the_flag_on_every_layer(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_training_a_tiny_net_decreases_the_loss(impl):
     # XOR of two blobs: no straight line separates the classes, the hidden layer must learn features
     rng = np.random.default_rng(0)
@@ -230,6 +243,7 @@ def test_training_a_tiny_net_decreases_the_loss(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 @pytest.mark.parametrize("d_in,d_out", [(5, 3), (6, 6)], ids=["rectangular", "square"])
 def test_linear_gradient_check(impl, d_in, d_out):
     rng = np.random.default_rng(3)
@@ -240,6 +254,7 @@ def test_linear_gradient_check(impl, d_in, d_out):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_relu_gradient_check(impl):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((5, 6))
@@ -250,6 +265,7 @@ def test_relu_gradient_check(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_softmax_cross_entropy_gradient_check(impl):
     rng = np.random.default_rng(5)
     logits, y = rng.standard_normal((6, 4)) * 2, rng.integers(0, 4, 6)
@@ -261,6 +277,7 @@ def test_softmax_cross_entropy_gradient_check(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 @pytest.mark.parametrize("reg", [0.0, 0.7], ids=["no-reg", "reg"])
 def test_two_layer_net_gradient_check(impl, reg):
     X, y = toy_batch(seed=6)
@@ -274,6 +291,7 @@ def test_two_layer_net_gradient_check(impl, reg):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_layer_classes_gradient_check(impl):
     X, y = toy_batch(seed=9)
     model = impl.Sequential(impl.Linear(5, 6, rng=0), impl.ReLU(), impl.Linear(6, 3, rng=1))
@@ -288,6 +306,7 @@ def test_layer_classes_gradient_check(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_sequential_backward_equals_two_layer_net(impl):
     X, y = toy_batch(seed=10)
     net = impl.TwoLayerNet(5, 7, 3, seed=2)
@@ -306,6 +325,7 @@ def test_sequential_backward_equals_two_layer_net(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_autograd_path_equals_manual_path(impl):
     X, y = toy_batch(seed=11)
     net = impl.TwoLayerNet(5, 7, 3, seed=3, reg=0.3)

@@ -16,6 +16,7 @@ def toy_batch(N=6, D=5, C=3, seed=0):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_batch_of_one(impl):
     rng = np.random.default_rng(0)
     x, W, b = rng.standard_normal((1, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
@@ -34,6 +35,7 @@ def test_batch_of_one(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_empty_batch_raises_in_the_loss(impl):
     with pytest.raises(ValueError):
         impl.softmax_cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=np.int64))
@@ -44,6 +46,7 @@ def test_empty_batch_raises_in_the_loss(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(2)
 def test_linear_on_an_empty_batch_is_well_defined(impl):
     rng = np.random.default_rng(2)
     W, b = rng.standard_normal((5, 3)), rng.standard_normal(3)
@@ -57,6 +60,7 @@ def test_linear_on_an_empty_batch_is_well_defined(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 @pytest.mark.parametrize("bad", [3, -1], ids=["label-equals-C", "negative-label"])
 def test_labels_out_of_range_raise(impl, bad):
     logits = np.zeros((4, 3))
@@ -70,6 +74,7 @@ def test_labels_out_of_range_raise(impl, bad):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 def test_labels_of_the_wrong_shape_or_type_raise(impl):
     logits = np.zeros((4, 3))
     with pytest.raises(ValueError):
@@ -84,6 +89,7 @@ def test_labels_of_the_wrong_shape_or_type_raise(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_shape_mismatch_is_a_clear_error(impl):
     rng = np.random.default_rng(3)
     with pytest.raises(ValueError):
@@ -96,6 +102,7 @@ def test_shape_mismatch_is_a_clear_error(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_nan_input_shows_up_as_nan(impl):
     out, _ = impl.relu_forward(np.array([[np.nan, -1.0, 2.0]]))
     out = as_array(out)
@@ -109,6 +116,7 @@ def test_nan_input_shows_up_as_nan(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_relu_gradient_at_exactly_zero_is_zero(impl):
     x = np.array([[0.0, -0.0, 1e-12, -1e-12, 3.0]])
     _, cache = impl.relu_forward(x)
@@ -119,6 +127,7 @@ def test_relu_gradient_at_exactly_zero_is_zero(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_large_logits_do_not_overflow(impl):
     rng = np.random.default_rng(5)
     logits, y = rng.standard_normal((4, 5)), np.array([0, 1, 2, 3])
@@ -132,6 +141,7 @@ def test_large_logits_do_not_overflow(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_float32_is_preserved_end_to_end(impl):
     f32 = np.float32
     rng = np.random.default_rng(6)

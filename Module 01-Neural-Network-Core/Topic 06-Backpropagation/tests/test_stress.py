@@ -35,6 +35,7 @@ def train_step(module, model, X, y):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_same_seed_same_network(impl):
     a, b, c = (impl.TwoLayerNet(5, 7, 3, seed=s) for s in (3, 3, 4))
     for k in a.params:
@@ -53,6 +54,7 @@ def test_same_seed_same_network(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_repeated_calls_give_bit_identical_results(impl):
     X, y = toy_batch(N=8, seed=1)
     net = impl.TwoLayerNet(5, 7, 3, seed=0, reg=0.2)
@@ -73,6 +75,7 @@ def test_repeated_calls_give_bit_identical_results(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_changing_the_batch_size_between_calls(impl):
     # reused buffers must follow the batch shape: a last, smaller batch of an epoch is the usual case
     rng = np.random.default_rng(2)
@@ -95,6 +98,7 @@ def test_changing_the_batch_size_between_calls(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_float32_gradients_match_float64_on_a_larger_batch(impl):
     X, y = toy_batch(N=64, D=32, C=10, seed=3)
     model64 = build(impl, (32, 48, 10), seed=4)
@@ -109,6 +113,7 @@ def test_float32_gradients_match_float64_on_a_larger_batch(impl):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_speed_of_a_training_step_vs_reference(impl, reference, compare_speed):
     X, y = toy_batch(N=32, D=48, C=10, seed=5)
     X = X.astype(np.float32)
@@ -119,6 +124,7 @@ def test_speed_of_a_training_step_vs_reference(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(7)
 def test_a_training_step_is_correct_on_the_timed_inputs(impl, reference):
     """What test_speed_of_a_training_step_vs_reference times gives the right results (the speed test itself asserts nothing)."""
     X, y = toy_batch(N=32, D=48, C=10, seed=5)
@@ -132,6 +138,7 @@ def test_a_training_step_is_correct_on_the_timed_inputs(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_speed_of_two_layer_net_vs_reference(impl, reference, compare_speed):
     X, y = toy_batch(N=32, D=48, C=10, seed=7)
     mine, ref = impl.TwoLayerNet(48, 32, 10, seed=0, reg=0.01), reference.TwoLayerNet(48, 32, 10, seed=0, reg=0.01)
@@ -140,6 +147,7 @@ def test_speed_of_two_layer_net_vs_reference(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_two_layer_net_is_correct_on_the_timed_inputs(impl, reference):
     """What test_speed_of_two_layer_net_vs_reference times gives the right results (the speed test itself asserts nothing)."""
     X, y = toy_batch(N=32, D=48, C=10, seed=7)

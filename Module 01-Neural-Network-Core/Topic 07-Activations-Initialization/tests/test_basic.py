@@ -24,6 +24,14 @@ CASES = {
     "gelu": ("gelu", "gelu_grad", {}),
     "gelu_tanh": ("gelu", "gelu_grad", {"approximate": "tanh"}),
 }
+TASK_OF = {"relu": 1, "leaky_relu": 2, "elu": 3, "silu": 4, "swish": 4, "gelu": 5}  # "## Task n" of questions.md
+
+
+def by_task(cases):
+    """Golden keys as parametrize cases, each marked with the task of its function."""
+    return [pytest.param(case, marks=pytest.mark.task(TASK_OF[CASES[case][0]])) for case in cases]
+
+
 # piecewise functions: finite differences across their kink at 0 are meaningless
 KINKED = {"relu", "leaky_relu", "leaky_relu_slope02", "elu_alpha13", "elu_alpha05"}
 
@@ -55,7 +63,7 @@ def make_layers(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", by_task(CASES))
 def test_functions_keep_shape_and_dtype(impl, case):
     x = np.random.default_rng(0).standard_normal((3, 4, 5))
     for dtype in (np.float64, np.float32):
@@ -71,6 +79,7 @@ def test_functions_keep_shape_and_dtype(impl, case):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_layers_follow_the_protocol(impl):
     x = np.random.default_rng(1).standard_normal((4, 6))
     for name, layer in make_layers(impl).items():
@@ -86,6 +95,7 @@ def test_layers_follow_the_protocol(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_dead_neuron_outputs_have_the_right_shape(impl):
     a = np.abs(np.random.default_rng(2).standard_normal((10, 7)))
     a[:, 3] = 0.0
@@ -98,6 +108,7 @@ def test_dead_neuron_outputs_have_the_right_shape(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_forward_activations_and_statistics_shapes(impl):
     x = np.random.default_rng(3).standard_normal((9, 12))
     hs = impl.forward_activations([12, 10, 8, 8], "gelu", "kaiming", x)
@@ -117,6 +128,7 @@ def test_forward_activations_and_statistics_shapes(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_values_by_hand(impl):
     e = math.exp(-1.0)
     s1 = 1 / (1 + e)                                   # sigmoid(1)
@@ -140,7 +152,7 @@ def test_values_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", by_task(CASES))
 def test_forward_matches_golden(impl, golden, case):
     g = golden("activations")
     assert_close(forward_of(impl, case)(g["x"]), g[case], **tolerance(case),
@@ -149,7 +161,7 @@ def test_forward_matches_golden(impl, golden, case):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", by_task(CASES))
 def test_derivative_matches_golden(impl, golden, case):
     g = golden("activations")
     assert_close(derivative_of(impl, case)(g["x"]), g[f"{case}_grad"], **tolerance(case),
@@ -158,7 +170,7 @@ def test_derivative_matches_golden(impl, golden, case):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("case", ["elu", "silu", "gelu", "gelu_tanh"])
+@pytest.mark.parametrize("case", by_task(["elu", "silu", "gelu", "gelu_tanh"]))
 def test_float32_matches_pytorch_float32(impl, golden, case):
     g = golden("activations")
     x32 = g["x32"]
@@ -170,6 +182,7 @@ def test_float32_matches_pytorch_float32(impl, golden, case):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_derivative_conventions_at_zero(impl):
     zero = np.array([0.0])
     checks = [("relu_grad(0)", impl.relu_grad(zero), 0.0),
@@ -189,6 +202,7 @@ def test_derivative_conventions_at_zero(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_erf_accuracy(impl):
     x = np.concatenate([np.linspace(-6, 6, 2401), [-30.0, -10.0, -1e-8, 1e-8, 10.0, 30.0]])
     expected = np.array([math.erf(v) for v in x])
@@ -203,6 +217,7 @@ def test_erf_accuracy(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_gelu_exact_and_tanh_are_close_but_different(impl):
     x = np.linspace(-6, 6, 1201)
     exact, approx = as_array(impl.gelu(x)), as_array(impl.gelu(x, approximate="tanh"))
@@ -215,6 +230,7 @@ def test_gelu_exact_and_tanh_are_close_but_different(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_silu_is_x_times_sigmoid_and_swish_limits(impl):
     x = np.linspace(-30, 30, 601)
     sigmoid = load_topic(5).sigmoid
@@ -227,6 +243,7 @@ def test_silu_is_x_times_sigmoid_and_swish_limits(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 @pytest.mark.parametrize("alpha", [0.5, 1.0, 1.3])
 def test_elu_continuity_and_derivative_identity(impl, alpha):
     eps = np.array([-1e-9, 1e-9])
@@ -243,6 +260,7 @@ def test_elu_continuity_and_derivative_identity(impl, alpha):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 def test_leaky_relu_slope_only_on_negative_side(impl):
     pos, neg = np.linspace(0.01, 5, 50), np.linspace(-5, -0.01, 50)
     assert_close(impl.leaky_relu(pos, 0.2), pos, rtol=1e-15, what="leaky_relu of positive inputs is x itself")
@@ -254,6 +272,7 @@ def test_leaky_relu_slope_only_on_negative_side(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 @pytest.mark.parametrize("name", ["leaky_relu_02", "elu_13", "silu", "gelu", "gelu_tanh"])
 def test_layers_match_golden(impl, golden, name):
     g = golden("layers")
@@ -267,6 +286,7 @@ def test_layers_match_golden(impl, golden, name):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_layer_backward_uses_the_last_forward(impl):
     rng = np.random.default_rng(4)
     x1, x2, dout = rng.standard_normal((3, 5)), rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
@@ -286,6 +306,7 @@ def test_layer_backward_uses_the_last_forward(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_dead_neurons_on_a_constructed_batch(impl):
     # 5 samples (rows) x 4 units (columns). Unit 0: always 0 (dead). Unit 1: 0 except one sample (alive).
     # Unit 2: <= 0 everywhere (dead; a leaky output can be negative). Unit 3: always positive (alive).
@@ -306,6 +327,7 @@ def test_dead_neurons_on_a_constructed_batch(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_dead_neuron_threshold(impl):
     a = np.array([[0.05, 0.0, 3.0], [0.02, 0.2, 0.0], [0.0, 0.0, 1.0]])
     assert as_array(impl.find_dead_neurons(a)).tolist() == [False, False, False], "threshold 0: no unit is dead here"
@@ -317,6 +339,7 @@ def test_dead_neuron_threshold(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_dead_relu_experiment_large_learning_rate(impl):
     r = impl.dead_relu_experiment(lr=10.0, seed=0)
     relu, leaky = r["relu"], r["leaky_relu"]
@@ -335,6 +358,7 @@ def test_dead_relu_experiment_large_learning_rate(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_dead_relu_experiment_negative_bias(impl):
     r = impl.dead_relu_experiment(lr=0.5, bias_init=-3.0, seed=0)
     relu, leaky = r["relu"], r["leaky_relu"]
@@ -347,6 +371,7 @@ def test_dead_relu_experiment_negative_bias(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_dead_relu_experiment_sane_learning_rate(impl):
     r = impl.dead_relu_experiment(lr=0.5, seed=0)
     assert r["relu"]["dead_at_end"] <= 0.05, f"at lr 0.5 ReLU units should survive, {r['relu']['dead_at_end']:.2f} died"
@@ -359,6 +384,7 @@ def test_dead_relu_experiment_sane_learning_rate(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_forward_activations_use_topic05_initializers(impl):
     """Same seed, same draws as Topic 05's MLP: one Generator, Topic 05's initialisers, first layer to last."""
     x = np.random.default_rng(5).standard_normal((7, 12))
@@ -374,6 +400,7 @@ def test_forward_activations_use_topic05_initializers(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_init_comparison_relu_std_at_layer_10(impl):
     x = np.random.default_rng(0).standard_normal((64, 128))
     sizes = [128] * 11
@@ -395,6 +422,7 @@ def test_init_comparison_relu_std_at_layer_10(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_compare_initializations_table(impl):
     table = impl.compare_initializations(activations=("relu", "silu"), inits=("xavier", 0.5), depth=4, width=16,
                                          batch=8, seed=3)
@@ -414,7 +442,7 @@ def test_compare_initializations_table(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", by_task(CASES))
 def test_derivative_gradient_check(impl, case):
     # |x| <= 4: further left the GELU/SiLU slopes fall below 1e-5, under what differences of a sum resolve
     x = np.random.default_rng(6).uniform(-4, 4, (5, 6))
@@ -427,6 +455,7 @@ def test_derivative_gradient_check(impl, case):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 @pytest.mark.parametrize("name", ["leaky_relu_02", "elu_13", "silu", "gelu", "gelu_tanh"])
 def test_layer_backward_gradient_check(impl, name):
     layer = make_layers(impl)[name]
@@ -439,6 +468,7 @@ def test_layer_backward_gradient_check(impl, name):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_layers_inside_a_network_gradient_check(impl):
     """Every layer of this topic between Topic 06 Linear layers: the parameter gradients of the whole network."""
     t06 = load_topic(6)

@@ -15,6 +15,10 @@ FUNCTIONS = [("relu", {}), ("relu_grad", {}), ("leaky_relu", {"negative_slope": 
              ("gelu", {}), ("gelu_grad", {}), ("gelu", {"approximate": "tanh"}),
              ("gelu_grad", {"approximate": "tanh"}), ("erf", {})]
 IDS = [name + "".join(f"-{v}" for v in kwargs.values()) for name, kwargs in FUNCTIONS]
+TASK_OF = {"relu": 1, "leaky_relu": 2, "elu": 3, "silu": 4, "swish": 4, "gelu": 5, "erf": 5}  # its ## Task n
+# FUNCTIONS as parametrize cases, each marked with the task of its function (a derivative: that of its function)
+FUNCTION_CASES = [pytest.param(name, kwargs, id=label, marks=pytest.mark.task(TASK_OF[name.removesuffix("_grad")]))
+                  for (name, kwargs), label in zip(FUNCTIONS, IDS)]
 
 
 def layers(impl):
@@ -27,6 +31,7 @@ def layers(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_large_inputs_finite_without_warnings(impl, dtype):
     x = np.array([-1000.0, -100.0, -50.0, 50.0, 100.0, 1000.0], dtype=dtype)
@@ -59,7 +64,7 @@ def test_large_inputs_finite_without_warnings(impl, dtype):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("name,kwargs", FUNCTIONS, ids=IDS)
+@pytest.mark.parametrize("name,kwargs", FUNCTION_CASES)
 def test_empty_arrays(impl, name, kwargs):
     for shape in ((0,), (0, 5)):
         out = as_array(getattr(impl, name)(np.zeros(shape), **kwargs))
@@ -69,6 +74,7 @@ def test_empty_arrays(impl, name, kwargs):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_empty_batch_through_layers(impl):
     for layer in layers(impl):
         assert_shape(layer.forward(np.zeros((0, 5))), (0, 5), f"{layer!r}.forward of an empty batch")
@@ -77,7 +83,7 @@ def test_empty_batch_through_layers(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("name,kwargs", FUNCTIONS, ids=IDS)
+@pytest.mark.parametrize("name,kwargs", FUNCTION_CASES)
 def test_scalars_and_0d_arrays(impl, name, kwargs):
     fn = getattr(impl, name)
     for value in (-1.5, 0.7):
@@ -91,7 +97,7 @@ def test_scalars_and_0d_arrays(impl, name, kwargs):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
-@pytest.mark.parametrize("name,kwargs", FUNCTIONS, ids=IDS)
+@pytest.mark.parametrize("name,kwargs", FUNCTION_CASES)
 def test_integer_input_gives_float_output(impl, name, kwargs):
     ints = np.array([-3, -1, 0, 2, 5])
     out = as_array(getattr(impl, name)(ints, **kwargs))
@@ -106,7 +112,7 @@ def test_integer_input_gives_float_output(impl, name, kwargs):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("name,kwargs", FUNCTIONS, ids=IDS)
+@pytest.mark.parametrize("name,kwargs", FUNCTION_CASES)
 def test_nan_stays_where_it_is(impl, name, kwargs):
     x = np.array([1.0, np.nan, -1.0, 0.5])
     out = as_array(getattr(impl, name)(x, **kwargs))
@@ -117,6 +123,7 @@ def test_nan_stays_where_it_is(impl, name, kwargs):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_nan_propagates_through_layers(impl):
     x = np.array([[1.0, np.nan, -1.0]])
     for layer in layers(impl):
@@ -126,6 +133,7 @@ def test_nan_propagates_through_layers(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_infinities(impl):
     x = np.array([-np.inf, np.inf])
     assert_close(impl.relu(x), [0.0, np.inf], what="relu(+-inf)")
@@ -145,6 +153,7 @@ def test_infinities(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_layers_keep_float32(impl):
     x = np.random.default_rng(0).standard_normal((8, 5)).astype(np.float32)
     for layer in layers(impl):
@@ -156,6 +165,7 @@ def test_layers_keep_float32(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_inputs_not_modified(impl):
     x = np.random.default_rng(1).standard_normal((4, 6)) * 3
     for dtype in (np.float64, np.float32):
@@ -174,6 +184,7 @@ def test_inputs_not_modified(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_layer_errors_are_clear(impl):
     for layer in layers(impl):
         with pytest.raises(RuntimeError):
@@ -185,6 +196,7 @@ def test_layer_errors_are_clear(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(6)
 def test_gelu_rejects_unknown_approximate(impl):
     with pytest.raises(ValueError):
         impl.gelu(np.ones(3), approximate="tahn")
@@ -196,6 +208,7 @@ def test_gelu_rejects_unknown_approximate(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(7)
 def test_dead_neuron_input_checks_and_nan(impl):
     for bad in (np.zeros(5), np.zeros((2, 3, 4)), np.zeros((0, 4))):
         with pytest.raises(ValueError):
@@ -211,6 +224,7 @@ def test_dead_neuron_input_checks_and_nan(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_statistics_reject_bad_configurations(impl):
     x = np.ones((4, 6))
     for args in (([6, 5], "softplus", "kaiming"), ([6, 5], "relu", "orthogonal"), ([6, 5], "relu", -1.0),

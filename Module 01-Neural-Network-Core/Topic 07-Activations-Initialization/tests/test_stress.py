@@ -10,6 +10,9 @@ PAIRS = [("relu", "relu_grad", {}), ("leaky_relu", "leaky_relu_grad", {"negative
          ("elu", "elu_grad", {"alpha": 1.3}), ("silu", "silu_grad", {}), ("swish", "swish_grad", {"beta": 1.5}),
          ("gelu", "gelu_grad", {}), ("gelu", "gelu_grad", {"approximate": "tanh"})]
 PAIR_IDS = [f + "".join(f"-{v}" for v in kw.values()) for f, _, kw in PAIRS]
+TASK_OF = {"relu": 1, "leaky_relu": 2, "elu": 3, "silu": 4, "swish": 4, "gelu": 5}  # "## Task n" of questions.md
+PAIR_CASES = [pytest.param(f, df, kw, id=label, marks=pytest.mark.task(TASK_OF[f]))  # each pair marked with its task
+              for (f, df, kw), label in zip(PAIRS, PAIR_IDS)]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -18,6 +21,7 @@ PAIR_IDS = [f + "".join(f"-{v}" for v in kw.values()) for f, _, kw in PAIRS]
 
 @pytest.mark.determinism
 @pytest.mark.hint(1)
+@pytest.mark.task(8)
 def test_statistics_same_seed_same_numbers(impl):
     x = np.random.default_rng(0).standard_normal((16, 20))
     a = [as_array(h).copy() for h in impl.forward_activations([20, 20, 20, 20], "silu", "kaiming", x, seed=5)]
@@ -33,6 +37,7 @@ def test_statistics_same_seed_same_numbers(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_dead_relu_experiment_is_deterministic(impl):
     first, second = impl.dead_relu_experiment(lr=10.0, seed=1), impl.dead_relu_experiment(lr=10.0, seed=1)
     assert first == second, "the same seed twice gave different experiment results (only use the given seed)"
@@ -42,6 +47,7 @@ def test_dead_relu_experiment_is_deterministic(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_repeated_calls_give_bit_identical_results(impl):
     x = np.random.default_rng(2).standard_normal((6, 7)) * 3
     dout = np.random.default_rng(3).standard_normal((6, 7))
@@ -64,7 +70,7 @@ def test_repeated_calls_give_bit_identical_results(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
-@pytest.mark.parametrize("f,df,kw", PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("f,df,kw", PAIR_CASES)
 def test_float32_close_to_float64(impl, f, df, kw):
     x64 = np.random.default_rng(4).standard_normal(10_000) * 4
     x32 = x64.astype(np.float32)
@@ -77,6 +83,7 @@ def test_float32_close_to_float64(impl, f, df, kw):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(8)
 def test_kaiming_beats_xavier_for_every_activation(impl):
     """Xavier's gain 1 loses variance at every layer for every activation here; Kaiming's gain gives it back."""
     table = impl.compare_initializations(activations=("relu", "leaky_relu", "elu", "silu", "gelu", "tanh"),
@@ -95,6 +102,7 @@ def test_kaiming_beats_xavier_for_every_activation(impl):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_gelu_speed(impl, reference, compare_speed):
     x = np.random.default_rng(5).standard_normal((100, 200))
     compare_speed(impl.gelu, reference.gelu, x, threshold=3.0)
@@ -102,6 +110,7 @@ def test_gelu_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_gelu_is_correct_on_the_timed_inputs(impl, reference):
     """What test_gelu_speed times gives the right results (the speed test itself asserts nothing)."""
     x = np.random.default_rng(5).standard_normal((100, 200))
@@ -112,6 +121,7 @@ def test_gelu_is_correct_on_the_timed_inputs(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(3)
 def test_elu_and_derivative_speed(impl, reference, compare_speed):
     x = np.random.default_rng(6).standard_normal((100, 200))
     compare_speed(lambda: (impl.elu(x), impl.elu_grad(x)), lambda: (reference.elu(x), reference.elu_grad(x)),
@@ -120,6 +130,7 @@ def test_elu_and_derivative_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(3)
 def test_elu_and_derivative_is_correct_on_the_timed_inputs(impl, reference):
     """What test_elu_and_derivative_speed times gives the right results (the speed test itself asserts nothing)."""
     x = np.random.default_rng(6).standard_normal((100, 200))
@@ -129,6 +140,7 @@ def test_elu_and_derivative_is_correct_on_the_timed_inputs(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_silu_layer_step_speed(impl, reference, compare_speed):
     x = np.random.default_rng(7).standard_normal((100, 200)).astype(np.float32)
     dout = np.ones_like(x)
@@ -142,6 +154,7 @@ def test_silu_layer_step_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_silu_layer_step_is_correct_on_the_timed_inputs(impl, reference):
     """What test_silu_layer_step_speed times gives the right results (the speed test itself asserts nothing)."""
     x = np.random.default_rng(7).standard_normal((100, 200)).astype(np.float32)

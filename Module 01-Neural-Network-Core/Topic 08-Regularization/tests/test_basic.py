@@ -50,6 +50,7 @@ def quadratic_run(step, w0, curvature, target, lr, coef, steps):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("shape", [(8, 5), (2, 3, 4)], ids=["2d", "3d"])
 def test_dropout_forward_shapes_and_dtypes(impl, shape, dtype):
@@ -66,6 +67,7 @@ def test_dropout_forward_shapes_and_dtypes(impl, shape, dtype):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_dropout_backward_shape_and_dtype(impl):
     x = np.random.default_rng(1).standard_normal((6, 4)).astype(np.float32)
     _, mask = impl.dropout_forward(x, 0.5, True, rng=1)
@@ -76,6 +78,7 @@ def test_dropout_backward_shape_and_dtype(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_l2_penalty_returns_a_number_and_one_gradient_per_array(impl):
     weights = [np.ones((4, 3), np.float32), np.ones(3, np.float32), np.ones((2, 2, 2))]
     loss, grads = impl.l2_penalty(weights, 0.1)
@@ -89,6 +92,7 @@ def test_l2_penalty_returns_a_number_and_one_gradient_per_array(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 @pytest.mark.parametrize("name", ["sgd_step_l2", "sgd_step_decoupled"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_sgd_steps_return_a_new_array_of_the_same_dtype(impl, name, dtype):
@@ -102,6 +106,7 @@ def test_sgd_steps_return_a_new_array_of_the_same_dtype(impl, name, dtype):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_adam_l2_vs_adamw_returns_two_paths(impl):
     w0, h, c = np.array([1.0, -1.0, 0.5]), np.array([10.0, 1.0, 0.1]), np.zeros(3)
     kept = w0.copy()
@@ -117,6 +122,7 @@ def test_adam_l2_vs_adamw_returns_two_paths(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_dropout_layer_follows_the_layer_protocol(impl):
     generator = np.random.default_rng(0)
     layer = impl.Dropout(0.3, rng=generator)
@@ -142,6 +148,7 @@ def test_dropout_layer_follows_the_layer_protocol(impl):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_l2_penalty_by_hand(impl):
     W1, W2 = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -1.0])
     loss, grads = impl.l2_penalty([W1, W2], 0.1)
@@ -157,6 +164,7 @@ def test_l2_penalty_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_l2_penalty_matches_golden(impl, golden):
     data = golden("l2_penalty")
     loss, (g0, g1) = impl.l2_penalty([data["W0"], data["W1"]], golden_float(data, "lam"))
@@ -168,6 +176,7 @@ def test_l2_penalty_matches_golden(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(2)
 def test_sgd_steps_by_hand(impl):
     w, g = np.array([1.0, -2.0]), np.array([0.5, 0.5])
     # L2: w - lr * (g + lam * w) = [1 - 0.1 * (0.5 + 0.2), -2 - 0.1 * (0.5 - 0.4)] = [0.93, -2.01]
@@ -179,6 +188,7 @@ def test_sgd_steps_by_hand(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(2)
 def test_sgd_weight_decay_matches_torch_sgd(impl, golden):
     """torch.optim.SGD(weight_decay=lam) on a quadratic: L2 and decoupled decay (wd = lam) both follow it."""
     data = golden("sgd_weight_decay")
@@ -193,6 +203,7 @@ def test_sgd_weight_decay_matches_torch_sgd(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(2)
 @pytest.mark.parametrize("lr,coef", [(0.1, 0.01), (0.01, 0.5), (1.0, 0.3)])
 def test_sgd_l2_equals_decoupled_when_wd_equals_lam(impl, lr, coef):
     rng = np.random.default_rng(3)
@@ -206,6 +217,7 @@ def test_sgd_l2_equals_decoupled_when_wd_equals_lam(impl, lr, coef):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_adam_and_adamw_paths_match_torch_optim(impl, golden):
     data = golden("adam_weight_decay")
     path_adam_l2, path_adamw = impl.adam_l2_vs_adamw(
@@ -220,6 +232,7 @@ def test_adam_and_adamw_paths_match_torch_optim(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_with_adam_l2_and_decoupled_decay_differ(impl):
     w0, h, c = np.ones(3), np.array([100.0, 1.0, 0.01]), np.ones(3)
     path_adam_l2, path_adamw = (as_array(p) for p in impl.adam_l2_vs_adamw(w0, h, c, steps=50, lr=0.01, wd=0.1))
@@ -232,6 +245,7 @@ def test_with_adam_l2_and_decoupled_decay_differ(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_adam_l2_converges_to_the_l2_optimum_and_adamw_does_not(impl):
     """Adam with L2 stops where grad + wd * w = 0: w* = h c / (h + wd), the minimum of loss + 0.5 wd ||w||^2.
 
@@ -251,6 +265,7 @@ def test_adam_l2_converges_to_the_l2_optimum_and_adamw_does_not(impl):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 @pytest.mark.parametrize("p", [0.2, 0.5])
 def test_dropout_preserves_the_expected_value(impl, p):
     """Average each unit over 10,000 independent masks: the mean must be x itself (E[out] = x).
@@ -281,6 +296,7 @@ def test_dropout_preserves_the_expected_value(impl, p):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 @pytest.mark.parametrize("p", [0.1, 0.3, 0.8])
 def test_fraction_of_dropped_units_is_p(impl, p):
     """100,000 units: the dropped fraction has std sqrt(p (1 - p) / 1e5) <= 0.0016; the tolerance is 5 of those."""
@@ -298,6 +314,7 @@ def test_fraction_of_dropped_units_is_p(impl, p):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-6)], ids=["float64", "float32"])
 def test_kept_units_are_exactly_x_over_1_minus_p(impl, dtype, rtol):
     p = 0.25
@@ -315,6 +332,7 @@ def test_kept_units_are_exactly_x_over_1_minus_p(impl, dtype, rtol):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("p", [0.5, 0.9])
 def test_eval_mode_is_the_exact_identity(impl, p, dtype):
@@ -336,6 +354,7 @@ def test_eval_mode_is_the_exact_identity(impl, p, dtype):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_dropout_layer_in_eval_mode_is_the_identity_and_drops_again_after_train(impl):
     layer = impl.Dropout(0.5, rng=0)
     x = np.random.default_rng(1).standard_normal((100, 50))
@@ -353,6 +372,7 @@ def test_dropout_layer_in_eval_mode_is_the_identity_and_drops_again_after_train(
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_backward_uses_the_forward_mask(impl):
     rng = np.random.default_rng(9)
     x, dout = rng.standard_normal((20, 30)), rng.standard_normal((20, 30))
@@ -373,6 +393,7 @@ def test_backward_uses_the_forward_mask(impl):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_early_stopping_on_a_scripted_curve(impl):
     stopper = impl.EarlyStopping(patience=3)
     decisions = []
@@ -411,6 +432,7 @@ def train_with_early_stopping(impl, stopper, metrics, seed=0):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_early_stopping_restores_the_exact_best_weights(impl):
     stopper = impl.EarlyStopping(patience=3)
     params, history, epoch = train_with_early_stopping(impl, stopper, VAL_LOSSES)
@@ -428,6 +450,7 @@ def test_early_stopping_restores_the_exact_best_weights(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_restore_best_false_keeps_the_last_weights_until_restore(impl):
     stopper = impl.EarlyStopping(patience=3, restore_best=False)
     params, history, epoch = train_with_early_stopping(impl, stopper, VAL_LOSSES, seed=1)
@@ -441,6 +464,7 @@ def test_restore_best_false_keeps_the_last_weights_until_restore(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_min_delta_is_measured_against_the_best(impl):
     stopper = impl.EarlyStopping(patience=2, min_delta=0.1)
     decisions = [bool(stopper.step(m, None)) for m in (1.0, 0.95, 0.85, 0.80)]
@@ -466,6 +490,7 @@ def test_min_delta_is_measured_against_the_best(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_mode_max_for_accuracies(impl):
     stopper = impl.EarlyStopping(patience=2, mode="max")
     accuracies = [0.5, 0.6, 0.6, 0.65, 0.64, 0.63]
@@ -478,6 +503,7 @@ def test_mode_max_for_accuracies(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_no_stop_while_the_metric_improves(impl):
     stopper = impl.EarlyStopping(patience=1)
     for epoch in range(200):
@@ -490,6 +516,7 @@ def test_no_stop_while_the_metric_improves(impl):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.gradient
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_l2_gradient_matches_finite_differences(impl):
     rng = np.random.default_rng(4)
     weights = [rng.standard_normal((4, 3)), rng.standard_normal(6)]
@@ -504,6 +531,7 @@ def test_l2_gradient_matches_finite_differences(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 @pytest.mark.parametrize("p", [0.1, 0.5])
 def test_dropout_gradient_check_with_a_fixed_mask(impl, p):
     """With the seed fixed, dropout is a fixed linear map x -> x * mask: finite differences see that map."""
@@ -514,6 +542,7 @@ def test_dropout_gradient_check_with_a_fixed_mask(impl, p):
 
 @pytest.mark.gradient
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_dropout_layer_gradient_check(impl):
     layer = impl.Dropout(0.3, rng=10)
     state = copy.deepcopy(layer.rng.bit_generator.state)

@@ -17,6 +17,7 @@ Parameter = load_topic(3).Parameter
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 @pytest.mark.parametrize("p", [1.0, 1.5, -0.1, float("nan")], ids=["p=1", "p=1.5", "p=-0.1", "p=nan"])
 def test_impossible_drop_probability_raises(impl, p):
     x = np.ones((3, 4))
@@ -31,6 +32,7 @@ def test_impossible_drop_probability_raises(impl, p):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_p_zero_is_the_identity(impl):
     x = np.random.default_rng(0).standard_normal((40, 30))
     out, mask = impl.dropout_forward(x, 0.0, True, rng=0)
@@ -42,6 +44,7 @@ def test_p_zero_is_the_identity(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_empty_batch(impl):
     x = np.zeros((0, 7), np.float32)
     out, mask = impl.dropout_forward(x, 0.5, True, rng=0)
@@ -54,6 +57,7 @@ def test_empty_batch(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_batch_size_one(impl):
     x = np.full((1, 2000), 3.0)
     out, mask = impl.dropout_forward(x, 0.5, True, rng=1)
@@ -67,6 +71,7 @@ def test_batch_size_one(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_nan_input_propagates(impl):
     x = np.ones((50, 40))
     x[::7, ::3] = np.nan
@@ -82,6 +87,7 @@ def test_nan_input_propagates(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_integer_input_becomes_float(impl):
     x = np.arange(12).reshape(3, 4)
     out, mask = impl.dropout_forward(x, 0.5, True, rng=0)
@@ -97,6 +103,7 @@ def test_integer_input_becomes_float(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_backward_with_the_wrong_shape_raises(impl):
     _, mask = impl.dropout_forward(np.ones((4, 5)), 0.5, True, rng=0)
     with pytest.raises(ValueError):
@@ -109,6 +116,7 @@ def test_backward_with_the_wrong_shape_raises(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_layer_backward_before_forward_raises(impl):
     layer = impl.Dropout(0.5, rng=0)
     with pytest.raises(RuntimeError) as info:
@@ -123,6 +131,7 @@ def test_layer_backward_before_forward_raises(impl):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_l2_penalty_edge_cases(impl):
     loss, grads = impl.l2_penalty([], 0.5)
     assert float(loss) == 0.0 and list(grads) == [], "no weights: the penalty is 0 and there are no gradients"
@@ -140,6 +149,7 @@ def test_l2_penalty_edge_cases(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(2)
 @pytest.mark.parametrize("name", ["sgd_step_l2", "sgd_step_decoupled"])
 def test_sgd_step_bad_arguments_raise(impl, name):
     step = getattr(impl, name)
@@ -158,6 +168,7 @@ def test_sgd_step_bad_arguments_raise(impl, name):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 @pytest.mark.parametrize("kwargs", [{"patience": 0}, {"patience": -2}, {"patience": 2.5}, {"min_delta": -0.1},
                                     {"mode": "avg"}], ids=["patience=0", "patience=-2", "patience=2.5",
                                                            "min_delta<0", "mode=avg"])
@@ -168,6 +179,7 @@ def test_early_stopping_bad_arguments_raise(impl, kwargs):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_nan_metric_counts_as_no_improvement(impl):
     stopper = impl.EarlyStopping(patience=3)
     stopper.step(1.0, None)
@@ -191,6 +203,7 @@ def test_nan_metric_counts_as_no_improvement(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_restore_errors(impl):
     stopper = impl.EarlyStopping(patience=2)
     params = [Parameter(np.zeros(3)), Parameter(np.zeros((2, 2)))]
@@ -206,6 +219,7 @@ def test_restore_errors(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_stop_without_any_improvement_leaves_weights_alone(impl):
     """All metrics NaN: no snapshot was ever taken, so the automatic restore has nothing to do (and must not fail)."""
     params = [Parameter(np.arange(4.0))]
@@ -217,6 +231,7 @@ def test_stop_without_any_improvement_leaves_weights_alone(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_float32_parameters_are_restored_exactly(impl):
     params = [Parameter(np.float32([0.1, 0.2, 0.3]))]
     stopper = impl.EarlyStopping(patience=1)

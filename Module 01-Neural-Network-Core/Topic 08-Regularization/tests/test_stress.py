@@ -19,6 +19,7 @@ layers = load_topic(6)
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_same_seed_same_mask_different_seed_different_mask(impl):
     x = np.random.default_rng(0).standard_normal((32, 64))
     first, mask = (as_array(a) for a in impl.dropout_forward(x, 0.5, True, rng=3))
@@ -36,6 +37,7 @@ def test_same_seed_same_mask_different_seed_different_mask(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_layer_draws_a_new_mask_every_call_and_is_reproducible(impl):
     x = np.ones((16, 32))
     runs = []
@@ -50,6 +52,7 @@ def test_layer_draws_a_new_mask_every_call_and_is_reproducible(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(5)
 def test_saving_the_generator_state_resumes_exactly(impl):
     """Topic 10's checkpoints save layer.rng.bit_generator.state and restore it to resume with the same masks."""
     x = np.random.default_rng(1).standard_normal((8, 20)).astype(np.float32)
@@ -66,6 +69,7 @@ def test_saving_the_generator_state_resumes_exactly(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
 def test_dropout_in_a_topic06_model_train_vs_eval(impl):
     x = np.random.default_rng(0).standard_normal((64, 10))
     model = layers.Sequential(layers.Linear(10, 32, rng=0), layers.ReLU(), impl.Dropout(0.5, rng=1),
@@ -86,6 +90,7 @@ def test_dropout_in_a_topic06_model_train_vs_eval(impl):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_large_float32_batch_keeps_its_statistics(impl):
     """262,144 float32 units at p = 0.5: the dropped fraction has std 0.001, the mean of x = 1 has std 0.002."""
     x = np.ones((1024, 256), np.float32)
@@ -99,6 +104,7 @@ def test_large_float32_batch_keeps_its_statistics(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(6)
 def test_early_stopping_with_a_real_optimizer(impl):
     """Train a least-squares model with few samples and many features: the validation loss falls, then rises."""
     rng = np.random.default_rng(0)
@@ -130,6 +136,7 @@ def test_early_stopping_with_a_real_optimizer(impl):
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_dropout_forward_speed(impl, reference, compare_speed):
     x = np.random.default_rng(0).standard_normal((128, 256)).astype(np.float32)
     compare_speed(impl.dropout_forward, reference.dropout_forward, x, 0.5, True, 0, threshold=3.0)
@@ -137,6 +144,7 @@ def test_dropout_forward_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_dropout_forward_is_correct_on_the_timed_inputs(impl, reference):
     """What test_dropout_forward_speed times gives the right results (the speed test itself asserts nothing)."""
     x = np.random.default_rng(0).standard_normal((128, 256)).astype(np.float32)
@@ -146,6 +154,7 @@ def test_dropout_forward_is_correct_on_the_timed_inputs(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_dropout_layer_forward_backward_speed(impl, reference, compare_speed):
     x = np.random.default_rng(1).standard_normal((128, 256)).astype(np.float32)
     candidate, baseline = impl.Dropout(0.3, rng=0), reference.Dropout(0.3, rng=0)
@@ -158,6 +167,7 @@ def test_dropout_layer_forward_backward_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(5)
 def test_dropout_layer_forward_backward_is_correct_on_the_timed_inputs(impl, reference):
     """What test_dropout_layer_forward_backward_speed times gives the right results (the speed test asserts nothing)."""
     x = np.random.default_rng(1).standard_normal((128, 256)).astype(np.float32)
@@ -172,6 +182,7 @@ def test_dropout_layer_forward_backward_is_correct_on_the_timed_inputs(impl, ref
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(1)
 def test_l2_penalty_speed(impl, reference, compare_speed):
     rng = np.random.default_rng(2)
     weights = [rng.standard_normal((256, 128)).astype(np.float32), rng.standard_normal((128, 10)).astype(np.float32)]
@@ -180,6 +191,7 @@ def test_l2_penalty_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(1)
 def test_l2_penalty_is_correct_on_the_timed_inputs(impl, reference):
     """What test_l2_penalty_speed times gives the right results (the speed test itself asserts nothing)."""
     rng = np.random.default_rng(2)
@@ -191,6 +203,7 @@ def test_l2_penalty_is_correct_on_the_timed_inputs(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_early_stopping_snapshot_speed(impl, reference, compare_speed):
     rng = np.random.default_rng(3)
     params = [optim.Parameter(rng.standard_normal((512, 512)).astype(np.float32)) for _ in range(4)]
@@ -205,6 +218,7 @@ def test_early_stopping_snapshot_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(6)
 def test_early_stopping_snapshot_is_correct_on_the_timed_inputs(impl, reference):
     """What test_early_stopping_snapshot_speed times gives the right results (the speed test itself asserts nothing)."""
     rng = np.random.default_rng(3)

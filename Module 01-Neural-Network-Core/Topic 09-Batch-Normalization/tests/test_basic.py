@@ -36,6 +36,7 @@ def train_forward(impl, x, gamma=None, beta=None, **bn):
 
 @pytest.mark.shape
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_forward_output_shape_and_dtype(impl):
     x = make_batch(N=10, D=6)
     out, _, bn_param = train_forward(impl, x)
@@ -47,6 +48,7 @@ def test_forward_output_shape_and_dtype(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(4)
+@pytest.mark.task(3)
 def test_backward_shapes(impl):
     x = make_batch(N=10, D=6)
     _, cache, _ = train_forward(impl, x)
@@ -62,6 +64,7 @@ def test_backward_shapes(impl):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_layer_attributes_at_init(impl):
     layer = impl.BatchNorm1d(7)
     params = layer.parameters()
@@ -86,6 +89,7 @@ def test_layer_attributes_at_init(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_train_output_has_zero_mean_unit_variance_per_feature(impl):
     x = make_batch(N=64, D=6)
     out, _, _ = train_forward(impl, x)
@@ -100,6 +104,7 @@ def test_train_output_has_zero_mean_unit_variance_per_feature(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_train_output_mean_is_beta_and_std_is_gamma(impl):
     x = make_batch(N=64, D=6, seed=3)
     gamma = np.array([1.0, 2.0, 0.5, 3.0, 0.1, 1.5])
@@ -111,6 +116,7 @@ def test_train_output_mean_is_beta_and_std_is_gamma(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_train_mode_ignores_the_running_statistics(impl):
     x = make_batch(N=16, D=6, seed=4)
     fresh, _, _ = train_forward(impl, x)
@@ -127,6 +133,7 @@ def test_train_mode_ignores_the_running_statistics(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_running_stats_created_and_updated_in_place(impl):
     x = make_batch(N=8, D=6, seed=5)
     bn_param = {"mode": "train"}
@@ -142,6 +149,7 @@ def test_running_stats_created_and_updated_in_place(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_momentum_convention_is_pytorchs(impl):
     x = make_batch(N=10, D=6, seed=7)
     _, _, bn_param = train_forward(impl, x, momentum=0.1)
@@ -157,6 +165,7 @@ def test_momentum_convention_is_pytorchs(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_running_var_uses_the_unbiased_variance(impl):
     x = make_batch(N=4, D=6, seed=8)  # N = 4: the unbiased variance is 4/3 of the biased one
     _, _, bn_param = train_forward(impl, x, momentum=0.1)
@@ -170,6 +179,7 @@ def test_running_var_uses_the_unbiased_variance(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_test_mode_normalises_with_the_running_statistics(impl):
     x = make_batch(N=5, D=6, seed=9)
     running_mean, running_var = LOC.copy(), SCALE ** 2
@@ -183,6 +193,7 @@ def test_test_mode_normalises_with_the_running_statistics(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_test_mode_leaves_running_statistics_untouched(impl):
     x = make_batch(N=8, D=6, seed=10)
     running_mean, running_var = np.linspace(-1, 1, 6), np.linspace(0.5, 3, 6)
@@ -197,6 +208,7 @@ def test_test_mode_leaves_running_statistics_untouched(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_sample_output_depends_on_the_batch_in_train_mode_only(impl):
     x = make_batch(N=12, D=6, seed=11)
     small, large = x[:4], x
@@ -219,6 +231,7 @@ def test_sample_output_depends_on_the_batch_in_train_mode_only(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_forward_matches_pytorch(impl, golden):
     g = golden("forward_train")
     bn_param = {"mode": "train", "eps": 1e-5, "momentum": 0.1}
@@ -232,6 +245,7 @@ def test_forward_matches_pytorch(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_running_stats_over_several_steps_match_pytorch(impl, golden):
     g = golden("running_stats")
     bn_param = {"mode": "train", "eps": 1e-5, "momentum": 0.1}
@@ -248,6 +262,7 @@ def test_running_stats_over_several_steps_match_pytorch(impl, golden):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_layer_matches_pytorch_through_train_and_eval(impl, golden):
     g = golden("running_stats")
     layer = impl.BatchNorm1d(g["gamma"].shape[0])
@@ -273,6 +288,7 @@ def test_layer_matches_pytorch_through_train_and_eval(impl, golden):
 
 @pytest.mark.gradient
 @pytest.mark.hint(4)
+@pytest.mark.task(3)
 def test_backward_matches_pytorch(impl, golden):
     g = golden("backward_train")
     _, cache = impl.batchnorm_forward(g["x"].copy(), g["gamma"], g["beta"], {"mode": "train"})
@@ -292,7 +308,8 @@ def _train_layer_fns(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(4)
-@pytest.mark.parametrize("backward_name", ["batchnorm_backward", "batchnorm_backward_alt"])
+@pytest.mark.parametrize("backward_name", [pytest.param("batchnorm_backward", marks=pytest.mark.task(2)),
+                                           pytest.param("batchnorm_backward_alt", marks=pytest.mark.task(3))])
 def test_gradient_check_train_mode(impl, backward_name):
     rng = np.random.default_rng(12)
     x = rng.normal(LOC[:4], SCALE[:4], size=(6, 4))
@@ -306,6 +323,7 @@ def test_gradient_check_train_mode(impl, backward_name):
 
 @pytest.mark.gradient
 @pytest.mark.hint(4)
+@pytest.mark.task(3)
 def test_backward_alt_equals_backward(impl):
     rng = np.random.default_rng(13)
     x = rng.normal(LOC, SCALE, size=(16, 6))
@@ -324,6 +342,7 @@ def test_backward_alt_equals_backward(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(4)
+@pytest.mark.task(3)
 def test_gradient_check_test_mode(impl):
     rng = np.random.default_rng(14)
     x = rng.normal(LOC[:4], SCALE[:4], size=(5, 4))
@@ -342,6 +361,7 @@ def test_gradient_check_test_mode(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(4)
+@pytest.mark.task(4)
 def test_layer_backward_accumulates_into_grad(impl):
     rng = np.random.default_rng(15)
     x = rng.normal(LOC, SCALE, size=(10, 6))
@@ -367,6 +387,7 @@ def test_layer_backward_accumulates_into_grad(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_layer_train_and_eval_modes(impl):
     layer = impl.BatchNorm1d(6)
     x = make_batch(N=16, D=6, seed=16)
@@ -384,6 +405,7 @@ def test_layer_train_and_eval_modes(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_layer_state_dict_round_trip(impl, tmp_path):
     rng = np.random.default_rng(17)
     layer = impl.BatchNorm1d(6)
@@ -416,6 +438,7 @@ def test_layer_state_dict_round_trip(impl, tmp_path):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_layer_trains_with_topic03_sgd(impl):
     from dlfs.components import load_topic
 

@@ -20,6 +20,7 @@ def make_batch(seed=0, N=8, D=4, dtype=np.float64):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 def test_batch_size_one_in_train_mode_raises(impl):
     bn_param = {"mode": "train", "running_mean": np.zeros(4), "running_var": np.ones(4)}
     with pytest.raises(ValueError, match="Expected more than 1 value per feature"):
@@ -33,6 +34,7 @@ def test_batch_size_one_in_train_mode_raises(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
 def test_batch_size_one_in_eval_mode_works(impl):
     x = make_batch(N=1, seed=1)
     bn_param = {"mode": "test", "running_mean": LOC.copy(), "running_var": SCALE ** 2}
@@ -45,6 +47,7 @@ def test_batch_size_one_in_eval_mode_works(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_batch_size_two_by_hand(impl):
     # two samples: mean is the midpoint, biased var = (a - b)^2 / 4, xhat = -/+ sqrt(var / (var + eps))
     x = np.array([[1.0, 10.0], [3.0, 10.5]])
@@ -57,6 +60,7 @@ def test_batch_size_two_by_hand(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_empty_batch_raises(impl):
     for mode in ("train", "test"):
         with pytest.raises(ValueError):
@@ -69,6 +73,7 @@ def test_empty_batch_raises(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_constant_feature_gives_beta_and_finite_gradients(impl):
     x = make_batch(N=6, seed=2)
     x[:, 2] = 7.0  # variance 0: only eps inside the square root keeps 1 / sqrt(var + eps) finite
@@ -89,6 +94,7 @@ def test_constant_feature_gives_beta_and_finite_gradients(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_nan_and_inf_spoil_only_their_feature(impl):
     x = make_batch(N=6, seed=4)
     x[2, 0] = np.nan
@@ -109,6 +115,7 @@ def test_nan_and_inf_spoil_only_their_feature(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_float32_is_preserved(impl):
     x32 = make_batch(N=16, seed=5, dtype=np.float32)
     gamma, beta = np.linspace(0.5, 2, 4).astype(np.float32), np.linspace(-1, 1, 4).astype(np.float32)
@@ -139,6 +146,7 @@ def test_float32_is_preserved(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(3)
 def test_wrong_shapes_raise(impl):
     x = make_batch(N=8)
     with pytest.raises(ValueError):
@@ -157,6 +165,7 @@ def test_wrong_shapes_raise(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_unknown_mode_raises(impl):
     with pytest.raises(ValueError):
         impl.batchnorm_forward(make_batch(), np.ones(4), np.zeros(4), {"mode": "training"})
@@ -164,6 +173,7 @@ def test_unknown_mode_raises(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_load_state_dict_rejects_wrong_shapes(impl):
     layer = impl.BatchNorm1d(4)
     state = layer.state_dict()

@@ -13,6 +13,7 @@ def make_batch(seed, N, D, loc=3.0, scale=2.0, dtype=np.float64):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_large_batch(impl):
     x = make_batch(0, 4096, 64, loc=np.linspace(-50, 50, 64), scale=np.linspace(0.5, 20, 64))
     bn_param = {"mode": "train"}
@@ -27,6 +28,7 @@ def test_large_batch(impl):
 
 @pytest.mark.gradient
 @pytest.mark.hint(4)
+@pytest.mark.task(3)
 def test_dx_ignores_shifts_and_scalings_of_a_feature(impl):
     # xhat does not change when a whole feature is shifted or scaled, so neither can the loss: per feature,
     # dx is orthogonal to the constant vector and to xhat (the projection in the closed form). The second
@@ -45,6 +47,7 @@ def test_dx_ignores_shifts_and_scalings_of_a_feature(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
+@pytest.mark.task(1)
 def test_running_stats_converge_to_the_true_moments(impl):
     true_mean = np.array([4.0, -1.0, 0.0, 20.0])
     true_std = np.array([1.0, 3.0, 0.2, 5.0])
@@ -70,6 +73,7 @@ def test_running_stats_converge_to_the_true_moments(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(3)
 def test_same_input_gives_bit_identical_results(impl):
     x = make_batch(3, 32, 8)
     gamma, beta = np.linspace(0.5, 2, 8), np.linspace(-1, 1, 8)
@@ -94,6 +98,7 @@ def test_same_input_gives_bit_identical_results(impl):
 
 @pytest.mark.determinism
 @pytest.mark.hint(2)
+@pytest.mark.task(4)
 def test_eval_mode_is_deterministic(impl):
     rng = np.random.default_rng(6)
     layer = impl.BatchNorm1d(8)
@@ -116,6 +121,7 @@ def test_eval_mode_is_deterministic(impl):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(1)
 def test_forward_speed(impl, reference, compare_speed):
     x = make_batch(7, 256, 64)
     gamma, beta = np.ones(64), np.zeros(64)
@@ -125,6 +131,7 @@ def test_forward_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(1)
 def test_forward_is_correct_on_the_timed_inputs(impl, reference):
     """What test_forward_speed times gives the right results (the speed test itself asserts nothing)."""
     x = make_batch(7, 256, 64)
@@ -136,6 +143,7 @@ def test_forward_is_correct_on_the_timed_inputs(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(3)
 def test_backward_speed(impl, reference, compare_speed):
     x = make_batch(8, 256, 64)
     gamma, beta = np.linspace(0.5, 2, 64), np.zeros(64)
@@ -148,6 +156,7 @@ def test_backward_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(3)
 def test_backward_is_correct_on_the_timed_inputs(impl, reference):
     """What test_backward_speed times gives the right results (the speed test itself asserts nothing)."""
     x = make_batch(8, 256, 64)
@@ -162,6 +171,7 @@ def test_backward_is_correct_on_the_timed_inputs(impl, reference):
 
 @pytest.mark.performance
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_float32_layer_training_step_speed(impl, reference, compare_speed):
     x = make_batch(10, 256, 128, dtype=np.float32)
     dout = np.random.default_rng(11).standard_normal((256, 128)).astype(np.float32)
@@ -174,6 +184,7 @@ def test_float32_layer_training_step_speed(impl, reference, compare_speed):
 
 @pytest.mark.value
 @pytest.mark.hint(3)
+@pytest.mark.task(4)
 def test_float32_layer_training_step_is_correct_on_the_timed_inputs(impl, reference):
     """What test_float32_layer_training_step_speed times gives the right results (the speed test itself asserts nothing)."""
     x = make_batch(10, 256, 128, dtype=np.float32)

@@ -183,7 +183,7 @@ def test_load_data_splits_without_leakage_mnist(impl, mnist_arrays):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
-@pytest.mark.task(2)
+@pytest.mark.task(4)
 def test_model_predicts_one_class_per_row(impl, small):
     model = impl.build_mlp((784, 32, 10), seed=0)
     pred = impl.predict(model, small["val"][0])
@@ -193,7 +193,7 @@ def test_model_predicts_one_class_per_row(impl, small):
 
 @pytest.mark.shape
 @pytest.mark.hint(2)
-@pytest.mark.task(2)
+@pytest.mark.task(3)
 def test_loss_and_grads_match_the_weights(impl, small):
     model = impl.build_mlp((784, 32, 16, 10), seed=0)
     loss, grads = impl.loss_and_grads(model, small["train"][0][:64], small["train"][1][:64])
@@ -234,7 +234,7 @@ def test_build_mlp_initial_weights_for_a_seed(impl, dropout, batchnorm):
 
 @pytest.mark.value
 @pytest.mark.hint(2)
-@pytest.mark.task(2)
+@pytest.mark.task(4)
 def test_build_mlp_layer_order_linear_batchnorm_relu(impl):
     """Linear -> BatchNorm1d -> ReLU -> (Dropout) per hidden layer, a last Linear with nothing after it."""
     sizes = (6, 5, 4, 3)
@@ -282,7 +282,7 @@ def _expected_update(name, w, g, state, lr, weight_decay, momentum, t, betas=(0.
 
 @pytest.mark.value
 @pytest.mark.hint(2)
-@pytest.mark.task(2)
+@pytest.mark.task(3)
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
 def test_make_optimizer_uses_every_hyperparameter(impl, name):
     rng = np.random.default_rng(1)
@@ -307,7 +307,7 @@ def test_make_optimizer_uses_every_hyperparameter(impl, name):
 
 @pytest.mark.value
 @pytest.mark.hint(4)
-@pytest.mark.task(2)
+@pytest.mark.task(3)
 def test_get_weights_and_set_weights_copy_the_arrays(impl, blobs):
     x, y = blobs["train"]
     model = impl.build_mlp((12, 8, 10), batchnorm=True, seed=0)

@@ -85,7 +85,7 @@ def test_unknown_optimizer_is_rejected(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
-@pytest.mark.task(3)
+@pytest.mark.task(5)
 def test_nan_inputs_stop_training_with_a_clear_error(impl, blobs):
     x, y = blobs["train"][0].copy(), blobs["train"][1]
     x[37, 5] = np.nan
@@ -126,7 +126,7 @@ def test_a_refused_step_leaves_weights_and_optimizer_untouched(impl, blobs, bad)
 
 @pytest.mark.edge
 @pytest.mark.hint(2)
-@pytest.mark.task(4)
+@pytest.mark.task(5)
 def test_evaluation_is_in_eval_mode_and_restores_the_mode(impl, small):
     model = impl.build_mlp((784, 64, 10), dropout=0.5, batchnorm=True, seed=0)
     x, y = small["val"]
