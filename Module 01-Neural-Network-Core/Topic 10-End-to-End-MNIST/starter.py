@@ -51,6 +51,8 @@ def load_data(subset=None, val_size=5000, seed=0, data_dir=None, dtype=np.float3
 def build_mlp(layer_sizes=(784, 512, 256, 10), dropout=0.0, batchnorm=False, seed=0, dtype=np.float32):
     """layers.Sequential: for each hidden size, Linear -> [BatchNorm1d] -> ReLU -> [Dropout]; then a last Linear.
 
+    Dropout(dropout) only when dropout > 0; layer_sizes of two sizes (no hidden layer) is that one last Linear.
+
     One np.random.default_rng(seed) feeds every layer in order (Linear init, Dropout masks).
     """
     raise NotImplementedError("Task 2: build_mlp (see questions.md)")
@@ -117,6 +119,7 @@ def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_
     lr_schedule(global_step) before each step if given.
     After each epoch: evaluate on val, save_checkpoint(checkpoint_path, ...) if given, and stop early when
     early_stopping.step(val_loss, model.parameters()) returns True.
+    progress=True prints a progress bar and one line per epoch; it must not change the run.
     Raises ValueError for an empty training set, mismatched x/y lengths or batch_size < 1.
     """
     raise NotImplementedError("Task 5: fit (see questions.md)")
@@ -127,13 +130,14 @@ def fit(model, optimizer, train, val=None, epochs=1, batch_size=128, seed=0, lr_
 def save_checkpoint(path, model, optimizer, epoch, history):
     """One .npz (np.savez, no pickle) with the weights, optimizer.state_dict(), epoch, history and the RNG state
     of every layer that has an `rng`; written to a temporary file in the same folder and renamed into place
-    (os.replace), so a crash mid-write never damages the previous checkpoint."""
+    (os.replace), so a crash mid-write never damages the previous checkpoint. Missing folders of path are created."""
     raise NotImplementedError("Task 6: save_checkpoint (see questions.md)")
 
 
 def load_checkpoint(path, model, optimizer=None):
     """Restore everything save_checkpoint wrote; return {"epoch": int, "history": dict}.
 
-    Raises ValueError (mentioning "checkpoint") when the file is unreadable or incomplete.
+    Raises ValueError (mentioning "checkpoint") when the file is unreadable or incomplete, or holds pickled
+    objects (load with np.load(path, allow_pickle=False): unpickling can run any code).
     """
     raise NotImplementedError("Task 6: load_checkpoint (see questions.md)")

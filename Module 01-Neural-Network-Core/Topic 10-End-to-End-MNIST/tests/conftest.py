@@ -78,12 +78,9 @@ def fake_mnist_arrays(n_train=300, n_test=60):
     return x_train, y_train, x_test, y_test
 
 
-@pytest.fixture
-def fake_mnist(monkeypatch, impl):
-    """Replace load_mnist (the one the implementation imported, and dlfs.datasets') by fake_mnist_arrays."""
+def patch_load_mnist(monkeypatch, impl, arrays):
+    """Replace load_mnist (the one the implementation imported, and dlfs.datasets') by one returning `arrays`."""
     import dlfs.datasets
-
-    arrays = fake_mnist_arrays()
 
     def fake_load_mnist(*args, **kwargs):
         return tuple(a.copy() for a in arrays)
@@ -94,3 +91,15 @@ def fake_mnist(monkeypatch, impl):
         if hasattr(module, "load_mnist"):
             monkeypatch.setattr(module, "load_mnist", fake_load_mnist)
     return arrays
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch, impl):
+    """fake_mnist_arrays() (300 training, 60 test images) in place of MNIST."""
+    return patch_load_mnist(monkeypatch, impl, fake_mnist_arrays())
+
+
+@pytest.fixture
+def fake_mnist_5200(monkeypatch, impl):
+    """fake_mnist_arrays(5200, 60) in place of MNIST: enough training images for load_data's default val_size."""
+    return patch_load_mnist(monkeypatch, impl, fake_mnist_arrays(n_train=5200, n_test=60))

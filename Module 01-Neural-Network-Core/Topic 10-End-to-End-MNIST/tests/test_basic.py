@@ -166,6 +166,22 @@ def test_load_data_subset_statistics_and_dtype(impl, fake_mnist):
 @pytest.mark.value
 @pytest.mark.hint(1)
 @pytest.mark.task(1)
+def test_load_data_default_split_holds_out_5000_images_with_seed_0(impl, fake_mnist_5200):
+    x_train_raw = fake_mnist_5200[0]
+    data = impl.load_data(subset=40)                         # val_size and seed left at their defaults
+    (x_tr, _), (x_val, _) = data["train"], data["val"]
+    assert x_val.shape == (5000, 784), f"load_data's default val_size is 5000, got {x_val.shape[0]} validation images"
+    assert x_tr.shape == (40, 784), f"subset=40 keeps 40 training images, got {x_tr.shape[0]}"
+    perm = np.random.default_rng(0).permutation(len(x_train_raw))
+    val_index = decode(x_val, data["mean"], data["std"])[1]
+    assert set(val_index) == set(perm[:5000]), (
+        "by default the validation split is the first 5000 indices of np.random.default_rng(0).permutation(N): "
+        "load_data's default seed is 0")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(1)
 def test_load_data_splits_without_leakage_mnist(impl, mnist_arrays):
     data = impl.load_data(subset=1000, val_size=200, seed=0)
     (x_tr, y_tr), (x_val, y_val), (x_te, y_te) = data["train"], data["val"], data["test"]
@@ -230,6 +246,53 @@ def test_build_mlp_initial_weights_for_a_seed(impl, dropout, batchnorm):
         "build_mlp's default dtype is float32")
     other = impl.get_weights(impl.build_mlp(sizes, dropout=dropout, batchnorm=batchnorm, seed=5, dtype=np.float64))
     assert not np.array_equal(other[0], weights[0]), "seeds 4 and 5 gave the same first weight: use the seed"
+
+
+@pytest.mark.shape
+@pytest.mark.hint(2)
+@pytest.mark.task(2)
+def test_build_mlp_defaults_are_784_512_256_10_with_seed_0(impl):
+    weights = impl.get_weights(impl.build_mlp())
+    shapes = [w.shape for w in weights]
+    assert shapes == [(784, 512), (512,), (512, 256), (256,), (256, 10), (10,)], (
+        f"build_mlp() must build the default 784-512-256-10 MLP (weights (in, out), no BatchNorm), got {shapes}")
+    explicit = impl.get_weights(impl.build_mlp((784, 512, 256, 10), seed=0))
+    assert all(np.array_equal(a, b) for a, b in zip(weights, explicit)), (
+        "build_mlp() and build_mlp(seed=0) gave different weights: the default seed is 0")
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(2)
+def test_build_mlp_without_a_hidden_layer_is_one_linear(impl):
+    """layer_sizes=(d_in, d_out): no hidden layer, just the final Linear (softmax regression)."""
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((9, 5)), rng.integers(0, 3, 9)
+    model = impl.build_mlp((5, 3), batchnorm=True, dropout=0.5, seed=1, dtype=np.float64)
+    weights = impl.get_weights(model)
+    assert [w.shape for w in weights] == [(5, 3), (3,)], (
+        f"build_mlp((5, 3)) is one Linear 5 -> 3 (two arrays), got shapes {[w.shape for w in weights]}")
+    loss, _ = impl.loss_and_grads(model, x, y)
+    assert loss == pytest.approx(reference_loss(weights, (5, 3), False, x, y, "train"), rel=1e-10), (
+        "build_mlp((5, 3)): the logits are x @ W + b, with no ReLU, BatchNorm or Dropout after the last Linear")
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(2)
+def test_dropout_is_active_in_training_and_off_in_evaluation(impl):
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((16, 12)), rng.integers(0, 10, 16)
+    sizes = (12, 32, 10)
+    plain = impl.build_mlp(sizes, seed=2, dtype=np.float64)
+    dropped = impl.build_mlp(sizes, dropout=0.5, seed=2, dtype=np.float64)
+    no_dropout = impl.loss_and_grads(plain, x, y)[0]
+    first, second = impl.loss_and_grads(dropped, x, y)[0], impl.loss_and_grads(dropped, x, y)[0]
+    assert first != pytest.approx(no_dropout, rel=1e-9) and second != pytest.approx(first, rel=1e-9), (
+        "build_mlp(dropout=0.5): the training-mode loss equals the loss without dropout, and two forwards agree: "
+        "add a Dropout(dropout) layer after each hidden ReLU whenever dropout > 0")
+    assert impl.evaluate(dropped, x, y)[0] == pytest.approx(impl.evaluate(plain, x, y)[0], rel=1e-12), (
+        "in eval mode a model built with dropout=0.5 must give the loss of the same model without dropout")
 
 
 @pytest.mark.value
@@ -303,6 +366,29 @@ def test_make_optimizer_uses_every_hyperparameter(impl, name):
                          what=f"{name!r} step {t}, parameter {k} (lr={lr}, weight_decay={weight_decay}"
                               f"{f', momentum={momentum}' if name == 'sgd' else ''}: is every argument passed on, to "
                               f"the right Topic 03 optimizer?)")
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(2)
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_make_optimizer_defaults_adam_lr_1e3_and_sgd_momentum_0_9(impl, name):
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((10, 4)), rng.integers(0, 3, 10)
+    model = impl.build_mlp((4, 6, 3), seed=2, dtype=np.float64)
+    opt = impl.make_optimizer(model) if name == "adam" else impl.make_optimizer(model, "sgd")
+    call = "make_optimizer(model)" if name == "adam" else "make_optimizer(model, 'sgd')"
+    states = None
+    for t in (1, 2, 3):
+        w = impl.get_weights(model)
+        _, grads = impl.loss_and_grads(model, x, y)
+        states = states or [{} for _ in grads]
+        expected = [_expected_update(name, w[k], grads[k], states[k], 1e-3, 0.0, 0.9, t) for k in range(len(grads))]
+        impl.train_step(model, opt, x, y)
+        for k, (got, want) in enumerate(zip(impl.get_weights(model), expected)):
+            assert_close(got, want, rtol=1e-7, atol=1e-12,
+                         what=f"{call} step {t}, parameter {k}: the defaults are name='adam', lr=1e-3, "
+                              f"weight_decay=0, momentum=0.9")
 
 
 @pytest.mark.value
@@ -574,6 +660,45 @@ def test_fit_trains_on_the_batch_iterators_batches(impl, blobs):
                      what=f"parameter {k} after fit(epochs=2, batch_size=32, seed=7) vs the loop over "
                           f"BatchIterator(x, y, 32, seed=7) with set_epoch(epoch): same batches, same order, the last "
                           f"smaller batch included, x and y shuffled together")
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(5)
+def test_fit_defaults_one_epoch_of_batches_of_128_with_seed_0(impl):
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 10, 300)
+    x = rng.standard_normal((10, 12))[y] * 2.5 + rng.standard_normal((300, 12))   # 300: batches of 128, 128, 44
+    fitted = impl.build_mlp((12, 8, 10), seed=1, dtype=np.float64)
+    history = impl.fit(fitted, impl.make_optimizer(fitted, "sgd", lr=0.05), (x, y), progress=False)
+    by_hand = impl.build_mlp((12, 8, 10), seed=1, dtype=np.float64)
+    opt = impl.make_optimizer(by_hand, "sgd", lr=0.05)
+    batches = BatchIterator(x, y, batch_size=128, seed=0)
+    batches.set_epoch(0)
+    for xb, yb in batches:
+        impl.train_step(by_hand, opt, xb, yb)
+    assert len(history["train_loss"]) == 1, f"fit's default is epochs=1, it ran {len(history['train_loss'])}"
+    for k, (a, b) in enumerate(zip(impl.get_weights(fitted), impl.get_weights(by_hand))):
+        assert_close(a, b, rtol=1e-10, atol=1e-12,
+                     what=f"parameter {k} after fit with its defaults vs one epoch over BatchIterator(x, y, 128, seed=0):"
+                          f" the defaults are epochs=1, batch_size=128, seed=0")
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(5)
+def test_epoch_seconds_are_durations_not_clock_readings(impl, blobs):
+    import time
+
+    model = impl.build_mlp((12, 8, 10), seed=0)
+    start = time.perf_counter()
+    history = impl.fit(model, impl.make_optimizer(model), blobs["train"], blobs["val"], epochs=2, batch_size=30,
+                       progress=False)
+    elapsed = time.perf_counter() - start
+    seconds = history["epoch_seconds"]
+    assert all(0 <= s <= elapsed for s in seconds) and sum(seconds) <= elapsed, (
+        f"epoch_seconds {seconds} for a fit that took {elapsed:.3f} s in all: store the time each epoch took "
+        f"(time.perf_counter() at its end minus at its start), not a clock reading")
 
 
 @pytest.mark.value

@@ -1,6 +1,8 @@
 """Topic 10 edge cases: bad data, odd batch sizes, modes, and checkpoints that are never half-written."""
 
+import io
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -228,6 +230,40 @@ def test_batch_size_one_and_batch_larger_than_the_data(impl, blobs):
     assert not same_weights(before, impl.get_weights(model))
 
 
+class _Terminal(io.StringIO):
+    """A stdout that says it is a terminal: the progress display takes its interactive path."""
+
+    def isatty(self):
+        return True
+
+
+@pytest.mark.edge
+@pytest.mark.hint(2)
+@pytest.mark.task(5)
+def test_progress_display_neither_crashes_nor_changes_the_run(impl, blobs, capsys, monkeypatch):
+    def run(val, **kwargs):
+        model = impl.build_mlp((12, 8, 10), seed=0)
+        history = impl.fit(model, impl.make_optimizer(model), blobs["train"], val, epochs=2, batch_size=4, **kwargs)
+        history.pop("epoch_seconds", None)
+        return impl.get_weights(model), history
+
+    quiet = run(blobs["val"], progress=False)
+    logged = run(blobs["val"])                              # progress=True is the default
+    log = capsys.readouterr().out
+    assert log.strip(), "fit() shows its progress by default (progress=True): it printed nothing"
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    shown = run(blobs["val"])                               # 23 steps per epoch: a display at steps 20 and 23
+    shown_without_val = run(None)
+    monkeypatch.undo()
+    assert terminal.getvalue().strip(), "fit() in a terminal printed nothing"
+    for name, (weights, history) in (("printing to a log", logged), ("in a terminal", shown)):
+        assert same_weights(weights, quiet[0]) and history == quiet[1], (
+            f"fit with its progress display ({name}) trained differently from fit(progress=False): the display "
+            f"must only read the loss, never change the run")
+    assert shown_without_val[1]["val_loss"] == [] and len(shown_without_val[1]["train_loss"]) == 2
+
+
 @pytest.mark.edge
 @pytest.mark.hint(3)
 @pytest.mark.task(5)
@@ -279,6 +315,39 @@ def test_a_corrupt_checkpoint_is_reported(impl, tmp_path):
     np.savez(other, something=np.zeros(3))                       # a valid .npz, but no checkpoint
     with pytest.raises(ValueError, match="checkpoint"):
         impl.load_checkpoint(other, model, impl.make_optimizer(model))
+
+
+@pytest.mark.edge
+@pytest.mark.hint(4)
+@pytest.mark.task(6)
+def test_save_checkpoint_creates_missing_folders(impl, tmp_path):
+    path = tmp_path / "runs" / "mnist" / "last.npz"              # neither folder exists yet
+    model = impl.build_mlp((12, 8, 10), seed=0)
+    impl.save_checkpoint(path, model, impl.make_optimizer(model), 1, {"train_loss": [1.0]})
+    assert path.is_file(), "save_checkpoint to runs/mnist/last.npz must create the missing folders (parents=True)"
+    restored = impl.build_mlp((12, 8, 10), seed=1)
+    assert impl.load_checkpoint(path, restored)["epoch"] == 1
+    assert same_weights(impl.get_weights(restored), impl.get_weights(model))
+
+
+@pytest.mark.edge
+@pytest.mark.hint(4)
+@pytest.mark.task(6)
+def test_a_checkpoint_holding_pickled_objects_is_refused(impl, tmp_path):
+    path = tmp_path / "ckpt.npz"
+    model = impl.build_mlp((12, 8, 10), seed=0)
+    impl.save_checkpoint(path, model, impl.make_optimizer(model), 1, {"train_loss": [1.0]})
+    first_weight = impl.get_weights(model)[0]
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    key = next(k for k, v in arrays.items() if v.shape == first_weight.shape and np.array_equal(v, first_weight))
+    arrays[key] = arrays[key].astype(object)                      # stored with pickle: loading it can run code
+    np.savez(path, **arrays)
+    target = impl.build_mlp((12, 8, 10), seed=1)
+    before = impl.get_weights(target)
+    with pytest.raises(ValueError, match="checkpoint"):
+        impl.load_checkpoint(path, target, impl.make_optimizer(target))
+    assert same_weights(impl.get_weights(target), before), "a refused checkpoint still changed the model's weights"
 
 
 @pytest.mark.edge
