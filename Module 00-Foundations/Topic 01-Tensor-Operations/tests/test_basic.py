@@ -49,6 +49,8 @@ def test_tensor_from_ndarray_keeps_its_shape(impl):
 def test_repr_shows_the_shape(impl):
     text = repr(impl.Tensor([[1, 2], [3, 4]]))
     assert "Tensor" in text and "(2, 2)" in text, f"repr should name the class and show the shape (2, 2), got {text!r}"
+    assert text.startswith("Tensor(") and text.endswith(")") and "shape=(2, 2)" in text, (
+        f"repr should read like the call that makes it, Tensor([[1, 2], [3, 4]], shape=(2, 2)), got {text!r}")
 
 
 BROADCAST_CASES = [
@@ -155,6 +157,8 @@ def test_transpose_shapes(impl):
     assert t.T.shape == (4, 3, 2) and t.transpose(1, 0, 2).shape == (3, 2, 4)
     assert t.transpose((1, 0, 2)).shape == (3, 2, 4), "transpose accepts the axes as one tuple too"
     assert t.reshape(4, -1).shape == (4, 6) and t.reshape((3, 8)).shape == (3, 8)
+    assert t.reshape(24).shape == (24,) and t.reshape([2, 12]).shape == (2, 12), (
+        "Tensor.reshape takes the sizes one by one (t.reshape(24)) or as one tuple or list (t.reshape([2, 12]))")
 
 
 @pytest.mark.shape
@@ -227,6 +231,8 @@ def test_add_and_mul_by_hand(impl):
     assert_close(col.mul(row), [[10, 20, 30], [20, 40, 60], [30, 60, 90]], what="(3, 1) * (1, 3): an outer product")
     assert_close(impl.Tensor([[1.0, 2.0], [3.0, 4.0]]).mul(2.0), [[2.0, 4.0], [6.0, 8.0]], what="tensor * number")
     assert_close(2 * impl.Tensor([1, 2]), [2, 4], what="number * tensor")
+    assert_close(impl.Tensor([1, 2]) * 3, [3, 6], what="tensor * number, written with the operator")
+    assert_close(5 + impl.Tensor([1, 2]), [6, 7], what="number + tensor (Python calls Tensor.__radd__)")
     assert_close(impl.Tensor([1.0, 2.0]).add([[10.0], [20.0]]), [[11.0, 12.0], [21.0, 22.0]],
                  what="Tensor.add with a nested list")
 

@@ -260,3 +260,12 @@ def test_matmul_out_must_fit(impl):
     a = np.ones((3, 3))
     with pytest.raises(ValueError):
         impl.matmul(a, np.ones((3, 3)), out=a)  # writing the result into a while reading a
+
+
+@pytest.mark.edge
+@pytest.mark.hint(1)
+@pytest.mark.task(2)
+@pytest.mark.parametrize("shape,itemsize", [((2, 3), 0), ((2, 3), -8), ((2, -1), 8), ((), 0)])
+def test_contiguous_strides_rejects_bad_itemsizes_and_sizes(impl, shape, itemsize):
+    with pytest.raises(ValueError):
+        impl.contiguous_strides(shape, itemsize)  # each alone is an error: an itemsize <= 0 OR a negative size

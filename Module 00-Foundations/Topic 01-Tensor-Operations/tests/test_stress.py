@@ -60,6 +60,12 @@ def test_matmul_overwrites_a_dirty_out_buffer(impl):
     vector_out = np.full(5, np.nan)
     impl.matmul(a[0, 0], b[0], out=vector_out)
     assert_close(vector_out, a[0, 0] @ b[0], rtol=1e-10, what="out of a (4,) @ (4, 5) product")
+    column_out = np.full(3, np.nan)
+    impl.matmul(a[0], b[0, :, 0], out=column_out)
+    assert_close(column_out, a[0] @ b[0, :, 0], rtol=1e-10, what="out of a (3, 4) @ (4,) product")
+    scalar_out = np.full((), np.nan)
+    impl.matmul(a[0, 0], b[0, :, 0], out=scalar_out)
+    assert_close(scalar_out, a[0, 0] @ b[0, :, 0], rtol=1e-10, what="out of a (4,) @ (4,) product, a 0-d array")
 
 
 # ----------------------------------------------------------------------------------------------

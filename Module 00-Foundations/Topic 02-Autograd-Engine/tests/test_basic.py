@@ -77,6 +77,37 @@ def test_partA_linear_y_equals_ax_plus_b(impl):
 
 @pytest.mark.value
 @pytest.mark.hint(1)
+@pytest.mark.task(1)
+def test_partA_op_labels_and_repr_for_the_graph_drawing(impl):
+    """visualization.py labels each node of the graph with its _op and prints Values with repr."""
+    a, b = impl.Value(2.0), impl.Value(3.0)
+    labels = {"a leaf": (a, ""), "a + b": (a + b, "+"), "a * b": (a * b, "*"), "a ** 2": (a ** 2, "**2"),
+              "a ** 0.5": (a ** 0.5, "**0.5"), "a.exp()": (a.exp(), "exp"), "a.log()": (a.log(), "log"),
+              "a.tanh()": (a.tanh(), "tanh"), "a.relu()": (a.relu(), "relu")}
+    for name, (node, label) in labels.items():
+        assert node._op == label, f"{name} should have _op {label!r} (questions.md, Task 1), got {node._op!r}"
+    assert repr(impl.Value(2.0)) == "Value(data=2, grad=0)", (
+        f"repr(Value(2.0)) should be 'Value(data=2, grad=0)', as micrograd's, got {repr(impl.Value(2.0))!r}")
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(4)
+@pytest.mark.parametrize("fn, slope", [("log", 0.5), ("relu", 1.0), ("exp", math.exp(2.0)),
+                                       ("tanh", 1 - math.tanh(2.0) ** 2)])
+def test_partA_functions_add_to_a_gradient_already_there(impl, fn, slope):
+    for order in ("f(x) + 3x", "3x + f(x)"):       # either backward may run first: both must add, never assign
+        x = impl.Value(2.0)
+        f = getattr(x, fn)()
+        y = f + x * 3 if order == "f(x) + 3x" else x * 3 + f
+        y.backward()
+        assert math.isclose(x.grad, slope + 3, rel_tol=1e-12), (
+            f"y = {order.replace('f', fn)} at x = 2: dy/dx = {slope + 3:.6g}, got {x.grad:.6g}: "
+            f"{fn}'s backward must add to x.grad (+=), not overwrite it")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
 @pytest.mark.task(3)
 def test_partA_x_squared_both_ways(impl):
     x = impl.Value(3.0)
@@ -251,6 +282,21 @@ def test_partB_tensor_holds_float_data_and_its_shape(impl):
     assert isinstance(m.numpy(), np.ndarray), "numpy() must return an ndarray"
 
 
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(5)
+def test_partB_tensor_of_a_tensor_and_repr(impl):
+    t = impl.Tensor([1.0, 2.0], requires_grad=True)
+    copy = impl.Tensor(t)
+    assert_close(as_array(copy.data), [1.0, 2.0], what="Tensor(t).data: a Tensor made from a Tensor takes its data")
+    assert not copy.requires_grad, "Tensor(t) is a new leaf: requires_grad=False unless asked for"
+    shown, plain = repr(t), repr(impl.Tensor([1.0, 2.0]))
+    assert shown.startswith("Tensor(") and shown.endswith(", requires_grad=True)"), (
+        f"repr of a tensor that requires grad: 'Tensor(<data>, requires_grad=True)', got {shown!r}")
+    assert plain.startswith("Tensor(") and plain.endswith("])") and "requires_grad" not in plain, (
+        f"repr of a tensor that does not require grad: 'Tensor(<data>)', got {plain!r}")
+
+
 @pytest.mark.shape
 @pytest.mark.hint(1)
 @pytest.mark.task(7)
@@ -404,7 +450,8 @@ def test_partC_broadcast_3x1_times_1x4_by_hand(impl):
 @pytest.mark.task(10)
 @pytest.mark.parametrize("shape_a, shape_b, shape_out", [
     ((3, 4), (4, 2), (3, 2)), ((2, 3, 4), (2, 4, 5), (2, 3, 5)), ((2, 3, 4), (4, 5), (2, 3, 5)),
-    ((4,), (4, 2), (2,)), ((3, 4), (4,), (3,)), ((4,), (4,), ())])
+    ((4,), (4, 2), (2,)), ((3, 4), (4,), (3,)), ((4,), (4,), ()), ((4,), (2, 4, 3), (2, 3)),
+    ((2, 3, 4), (4,), (2, 3))])
 def test_partC_matmul_output_and_gradient_shapes(impl, shape_a, shape_b, shape_out):
     rng = np.random.default_rng(0)
     a = impl.Tensor(rng.standard_normal(shape_a), requires_grad=True)
@@ -441,6 +488,8 @@ def test_partC_reshape_and_transpose_shapes(impl):
     assert_shape(x.reshape(-1).data, (24,), "reshape(-1)")
     assert_shape(x.reshape(3, -1).data, (3, 8), "reshape(3, -1)")
     assert_shape(x.transpose(2, 0, 1).data, (4, 2, 3), "transpose(2, 0, 1)")
+    assert_shape(x.transpose((2, 0, 1)).data, (4, 2, 3), "transpose((2, 0, 1)): the axes as one tuple")
+    assert_shape(x.transpose([1, 2, 0]).data, (3, 4, 2), "transpose([1, 2, 0]): the axes as one list")
     assert_shape(x.transpose().data, (4, 3, 2), "transpose() reverses the axes")
     assert_shape(x.reshape(6, 4).T.data, (4, 6), ".T")
     assert_close(x.transpose(2, 0, 1).data, np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1),

@@ -47,6 +47,8 @@ def test_partA_value_converts_int_to_float(impl):
 def test_partA_value_power_needs_a_number_exponent(impl):
     with pytest.raises(TypeError):
         impl.Value(2.0) ** impl.Value(3.0)
+    with pytest.raises(TypeError):
+        impl.Value(2.0) ** 2j        # a complex exponent: not a real number either
 
 
 @pytest.mark.edge
@@ -61,6 +63,10 @@ def test_partA_value_backward_twice_accumulates_into_the_leaves(impl):
     assert math.isclose(a.grad, 2 * first[0], rel_tol=1e-12) and math.isclose(b.grad, 2 * first[1], rel_tol=1e-12), (
         f"after two backward() calls the leaf grads must be exactly doubled {tuple(2 * g for g in first)}, "
         f"got {(a.grad, b.grad)} (leaves accumulate; intermediate grads must restart from 0 in each pass)")
+    x = impl.Value(3.0)               # a leaf that is its own output
+    x.backward()
+    x.backward()
+    assert x.grad == 2.0, f"x.backward() twice on a leaf x: x.grad = 1 + 1 = 2 (a leaf accumulates), got {x.grad}"
 
 
 @pytest.mark.edge
@@ -84,6 +90,18 @@ def test_partA_relu_at_negative_and_zero_has_zero_slope(impl):
         r = v.relu()
         r.backward()
         assert r.data == 0.0 and v.grad == 0.0, f"relu({x}) = 0 with slope 0, got {r.data} and {v.grad}"
+
+
+@pytest.mark.edge
+@pytest.mark.hint(2)
+@pytest.mark.task(4)
+def test_partA_log_at_0_with_a_zero_upstream_gradient_gives_nan_like_pytorch(impl):
+    x = impl.Value(0.0)
+    y = x.log() * 0.0                 # upstream 0 into log's slope 1/0: 0 / 0 is nan in IEEE and in PyTorch
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y.backward()
+    assert math.isnan(x.grad), f"d(log(x) * 0)/dx at x = 0 is 0 / 0 = nan in PyTorch, got {x.grad}"
 
 
 def same_float(got, expected):
@@ -353,6 +371,15 @@ def test_partB_degenerate_inputs_follow_ieee_like_pytorch(impl, case):
 # =============================================================================================
 # Part C: shapes
 # =============================================================================================
+
+@pytest.mark.edge
+@pytest.mark.hint(2)
+@pytest.mark.task(8)
+def test_partB_relu_slope_is_zero_at_zero(impl):
+    x = impl.Tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    x.relu().sum().backward()
+    assert_close(grad_of(x), [0.0, 0.0, 1.0], what="relu's slope at -1, 0 and 2 (0 at x = 0, as in PyTorch)")
+
 
 @pytest.mark.edge
 @pytest.mark.hint(3)

@@ -265,6 +265,23 @@ def test_progress_display_neither_crashes_nor_changes_the_run(impl, blobs, capsy
 
 
 @pytest.mark.edge
+@pytest.mark.hint(2)
+@pytest.mark.task(5)
+def test_progress_log_has_one_line_per_epoch_with_its_losses(impl, blobs, capsys):
+    model = impl.build_mlp((12, 8, 10), seed=0)
+    history = impl.fit(model, impl.make_optimizer(model), blobs["train"], blobs["val"], epochs=3, batch_size=16)
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("epoch ")]
+    assert len(lines) == 3, (
+        f"fit(epochs=3) printing to a log must print one line per epoch starting with 'epoch k/3', got {lines}")
+    for k, line in enumerate(lines):
+        assert line.startswith(f"epoch {k + 1}/3 "), f"line {k}: {line!r} should start with 'epoch {k + 1}/3' (k from 1)"
+        want = f"train loss {history['train_loss'][k]:.4f}"
+        assert want in line, f"epoch {k + 1}'s line {line!r} should show {want!r}, the epoch's mean training loss"
+        acc = f"val acc {history['val_acc'][k]:.2%}"
+        assert acc in line, f"epoch {k + 1}'s line {line!r} should show {acc!r}, the epoch's validation accuracy"
+
+
+@pytest.mark.edge
 @pytest.mark.hint(3)
 @pytest.mark.task(5)
 def test_fit_keeps_float32_weights(impl, blobs):
