@@ -1,9 +1,10 @@
 """Speed and memory of im2col convolution, measured on this machine: levels 1-3 against PyTorch's CPU kernel.
 
-    python benchmark.py                     # the three flagship shapes (a few minutes on 2 cores)
+    python benchmark.py                     # the memory table and the four timed shapes (a few minutes on 2 cores)
     python benchmark.py --repeats 9         # more timing runs per implementation (the median is reported)
     python benchmark.py --case 64x64-32x32  # one shape only
     python benchmark.py --impl solution.py  # your file as one more column
+    python benchmark.py --memory-only       # the column-matrix sizes only (no timing, a second)
 
 Time: one training step of a convolution, forward + backward (dx, dw, db) on float32, as the median of
 --repeats runs. The implementations are run in turn within each repeat (level 2, level 3, PyTorch, ...),
@@ -14,10 +15,12 @@ Topic 11's naive level (seven nested Python loops) would take hours: it is timed
 output channel, and its time is multiplied by N * C_out (its loops are linear in both).
 
 Memory: the column matrix of the whole batch against the input (the formula C * kh * kw * N * H_out * W_out
-elements, checked against the array im2col returns) and the peak that tracemalloc sees during one forward
-and during one backward pass of levels 2 and 3 (PyTorch allocates outside Python's allocator: not measured).
+elements, checked against the array im2col returns for one image) for the layers of MEMORY_SHAPES, and, for the
+timed shapes, the peak that tracemalloc sees during one forward and during one backward pass of levels 2 and 3
+(PyTorch allocates outside Python's allocator: not measured).
 
-The last line is one JSON object with every figure.
+At the end one summary table gives every timed shape's forward and backward time per implementation and its
+ratio to PyTorch, all from this one run. The last line is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -37,10 +40,21 @@ from dlfs.components import load_module, load_topic
 from dlfs.curriculum import topic
 
 CASES = {
+    "cifar-3x64-32x32": dict(N=128, C_in=3, C_out=64, H=32, W=32, k=3, stride=1, padding=1),
     "64x64-32x32": dict(N=128, C_in=64, C_out=64, H=32, W=32, k=3, stride=1, padding=1),
-    "3x64-16x16-s2": dict(N=128, C_in=3, C_out=64, H=16, W=16, k=3, stride=2, padding=1),
+    "64x64-16x16": dict(N=128, C_in=64, C_out=64, H=16, W=16, k=3, stride=1, padding=1),
     "128x128-16x16-s2": dict(N=128, C_in=128, C_out=128, H=16, W=16, k=3, stride=2, padding=1),
 }
+
+# (name, N, C, H, W, k, stride, padding): layers of the networks of this module and a few well-known ones
+MEMORY_SHAPES = [
+    ("CIFAR-10 input, 3x3 'same'", 128, 3, 32, 32, 3, 1, 1),
+    ("64 channels 32x32, 3x3 'same'", 128, 64, 32, 32, 3, 1, 1),
+    ("64 channels 16x16, 3x3 'same'", 128, 64, 16, 16, 3, 1, 1),
+    ("128 channels 16x16, 3x3 stride 2", 128, 128, 16, 16, 3, 2, 1),
+    ("64 channels 16x16, 1x1", 128, 64, 16, 16, 1, 1, 0),
+    ("ResNet stem, ImageNet 224x224, 7x7 stride 2", 32, 3, 224, 224, 7, 2, 3),
+]
 
 
 def make_case(N, C_in, C_out, H, W, k, stride, padding, seed=0):
@@ -149,11 +163,57 @@ def run_case(name, case, columns, repeats, slow_repeats, skip_slow):
     result["memory_bytes"]["column matrix (whole batch)"] = formula
     result["memory_bytes"]["overhead factor"] = formula / x.nbytes
     for label, mod in columns.items():
-        out, cache = mod.conv2d_forward(x, w, b, stride, padding)
+        _, cache = mod.conv2d_forward(x, w, b, stride, padding)
         result["memory_bytes"][f"{label} forward peak"] = peak_bytes(lambda: mod.conv2d_forward(x, w, b, stride, padding))
         result["memory_bytes"][f"{label} backward peak"] = peak_bytes(lambda: mod.conv2d_backward(dout, cache))
-        out = cache = None  # free the column matrices before the next level
+        cache = None  # free the column matrices before the next level
     return result
+
+
+def memory_table(im2col):
+    """The column matrix against the input for every layer of MEMORY_SHAPES, in float32 bytes."""
+    rows = []
+    for name, N, C, H, W, k, stride, padding in MEMORY_SHAPES:
+        Ho, Wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
+        formula = C * k * k * N * Ho * Wo * 4
+        one = im2col(np.zeros((1, C, H, W), dtype=np.float32), k, k, stride, padding)
+        assert one.nbytes * N == formula, f"{name}: im2col's matrix does not have the size of the formula"
+        rows.append({"layer": name, "x_shape": [N, C, H, W], "k": k, "stride": stride, "padding": padding,
+                     "input_bytes": N * C * H * W * 4, "cols_bytes": formula,
+                     "overhead": formula / (N * C * H * W * 4)})
+    return rows
+
+
+def print_memory_table(rows):
+    print("\n### The column matrix of the whole batch against the input (float32)\n")
+    print("| layer | x (N, C, H, W) | kernel, stride, padding | input | column matrix | overhead |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['layer']} | {tuple(r['x_shape'])} | {r['k']}x{r['k']}, {r['stride']}, {r['padding']} | "
+              f"{mib(r['input_bytes'])} | {mib(r['cols_bytes'])} | {r['overhead']:.2f}x |")
+
+
+def print_summary(results):
+    """One table for every timed shape: forward and backward per implementation, and the ratio to PyTorch."""
+    print("\n### Summary: median forward / backward time, and the ratio to PyTorch's of the same run\n")
+    labels = list(dict.fromkeys(label for r in results for label in r["time_s"]))
+    print("| shape | " + " | ".join(labels) + " |")
+    print("|---|" + "---|" * len(labels))
+    for r in results:
+        t = r["time_s"]
+        torch_t = t.get("PyTorch")
+        cells = []
+        for label in labels:
+            if label not in t:
+                cells.append("")
+                continue
+            fwd, bwd = t[label]["forward"], t[label]["backward"]
+            ratio = f" ({fwd / torch_t['forward']:.1f}x / {bwd / torch_t['backward']:.1f}x)" \
+                if torch_t and label != "PyTorch" else ""
+            cells.append(f"{ms(fwd)} / {ms(bwd)}{ratio}")
+        shape = (f"{r['N']}x{r['C_in']}x{r['H']}x{r['W']} -> {r['C_out']}, {r['k']}x{r['k']}, "
+                 f"s{r['stride']} p{r['padding']}")
+        print(f"| {shape} | " + " | ".join(cells) + " |")
 
 
 def print_case(result):
@@ -185,6 +245,7 @@ def main(argv=None):
     parser.add_argument("--case", choices=sorted(CASES), action="append", help="shape(s) to run (default: all)")
     parser.add_argument("--batch", type=int, help="override the batch size N of every case")
     parser.add_argument("--impl", type=Path, help="also measure this file (e.g. your solution.py)")
+    parser.add_argument("--memory-only", action="store_true", help="only the table of column-matrix sizes")
     args = parser.parse_args(argv)
 
     threads = int(os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or os.cpu_count())
@@ -198,15 +259,20 @@ def main(argv=None):
         columns[args.impl.name] = load_module(args.impl)
     print(f"NumPy {np.__version__} (BLAS threads: {threads}); PyTorch with {threads} threads; "
           f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f}")
+    memory = memory_table(columns["level 2"].im2col)
+    print_memory_table(memory)
     results = []
-    for name in args.case or list(CASES):
+    for name in [] if args.memory_only else (args.case or list(CASES)):
         case = dict(CASES[name])
         if args.batch:
             case["N"] = args.batch
         result = run_case(name, case, columns, args.repeats, args.slow_repeats, args.skip_slow)
         print_case(result)
         results.append(result)
-    print(json.dumps({"threads": threads, "repeats": args.repeats, "cases": results}))
+    if results:
+        print_summary(results)
+    print(json.dumps({"threads": threads, "repeats": args.repeats, "slow_repeats": args.slow_repeats,
+                      "cpu_count": os.cpu_count(), "memory": memory, "cases": results}))
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ class TorchLSTM:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.params, CLIP)
         self.opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     def loss(self, ids, targets, state):
         torch = self.torch

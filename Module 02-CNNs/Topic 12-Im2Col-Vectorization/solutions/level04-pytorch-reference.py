@@ -307,10 +307,17 @@ GOLDEN_CONV = {  # name: (x shape, w shape, bias?, stride, padding)
 }
 
 
+PADDING_NAMES = ("valid", "same")  # a padding string is stored as its index here: golden files hold numbers only
+
+
 def _geometry_arrays(stride, padding):
-    pad = np.array(padding) if isinstance(padding, str) else np.array(padding if isinstance(padding, tuple)
-                                                                        else (padding, padding))
-    return {"stride": np.array(stride if isinstance(stride, tuple) else (stride, stride)), "padding": pad}
+    """stride as a pair; padding as a pair, or as "padding_name" (the index in PADDING_NAMES) for a string."""
+    arrays = {"stride": np.array(stride if isinstance(stride, tuple) else (stride, stride))}
+    if isinstance(padding, str):
+        arrays["padding_name"] = np.array(PADDING_NAMES.index(padding))
+    else:
+        arrays["padding"] = np.array(padding if isinstance(padding, tuple) else (padding, padding))
+    return arrays
 
 
 def make_golden():

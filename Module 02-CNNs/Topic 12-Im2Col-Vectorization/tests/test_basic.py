@@ -28,11 +28,15 @@ def randn(seed, *shape):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
+PADDING_NAMES = ("valid", "same")   # level 4 stores a padding string as its index in this tuple ("padding_name")
+
+
 def geometry(g):
     """(stride, padding) as the level-4 reference stored them in a golden file."""
     stride = tuple(int(s) for s in g["stride"])
-    padding = str(g["padding"]) if g["padding"].dtype.kind == "U" else tuple(int(p) for p in g["padding"])
-    return stride, padding
+    if "padding_name" in g:
+        return stride, PADDING_NAMES[int(g["padding_name"])]
+    return stride, tuple(int(p) for p in g["padding"])
 
 
 def out_size(size, k, s, p_total):
@@ -149,6 +153,29 @@ def test_column_matrix_size_follows_the_formula(impl, k, stride, padding):
         f"memory overhead {factor:.6g}x, expected k^2 * H_out * W_out / (H * W) = {k * k * Ho * Wo / (H * W):.6g}")
 
 
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(1)
+@pytest.mark.parametrize("kh,kw", [(3, 5), (6, 3), (1, 4)])
+def test_same_and_four_sided_padding_equal_zeros_added_by_hand(impl, kh, kw):
+    x = randn(30, 2, 2, 6, 7)
+    top, left = (kh - 1) // 2, (kw - 1) // 2
+    bottom, right = kh - 1 - top, kw - 1 - left
+    by_hand = as_array(impl.im2col(np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right))), kh, kw))
+    same = as_array(impl.im2col(x, kh, kw, 1, "same"))
+    assert_shape(same, (2 * kh * kw, 2 * 6 * 7), f"im2col(padding='same') with a {kh}x{kw} kernel keeps H x W")
+    assert_close(same, by_hand, rtol=0, atol=0,
+                 what=f"im2col(padding='same'), {kh}x{kw} kernel, vs x padded by hand with (top, bottom, left, right) "
+                      f"= ({top}, {bottom}, {left}, {right}): (k - 1) // 2 zeros before, the other k - 1 - (k - 1) // 2 "
+                      f"after")
+    assert_close(impl.im2col(x, kh, kw, 1, (top, bottom, left, right)), by_hand, rtol=0, atol=0,
+                 what=f"im2col(padding=(top, bottom, left, right) = {(top, bottom, left, right)}), a 4-tuple")
+    pads = (2, 0, 0, 1)
+    by_hand = impl.im2col(np.pad(x, ((0, 0), (0, 0), (2, 0), (0, 1))), kh, kw, (2, 1))
+    assert_close(impl.im2col(x, kh, kw, (2, 1), pads), by_hand, rtol=0, atol=0,
+                 what=f"im2col(stride=(2, 1), padding={pads}): 2 zeros on top, none at the bottom or left, 1 on the right")
+
+
 # ----------------------------------------------------------------------------------------------------
 # Task 2: col2im
 # ----------------------------------------------------------------------------------------------------
@@ -186,6 +213,17 @@ def test_col2im_adds_up_overlapping_windows(impl, H, k, stride, expected):
     assert_close(counts, np.asarray(expected, dtype=float), rtol=0, atol=0,
                  what=f"col2im of ones ({H}x{H} input, {k}x{k} kernel, stride {stride}): each pixel counts the "
                       f"windows that contain it")
+
+
+@pytest.mark.value
+@pytest.mark.hint(4)
+@pytest.mark.task(2)
+def test_col2im_defaults_are_stride_one_and_no_padding(impl):
+    x_shape = (2, 3, 5, 4)                              # 2x3 kernel: H_out = 4, W_out = 2 at stride 1
+    c = randn(31, 3 * 2 * 3, 2 * 4 * 2)
+    assert_close(impl.col2im(c, x_shape, 2, 3), impl.col2im(c, x_shape, 2, 3, 1, 0), rtol=0, atol=0,
+                 what="col2im(cols, x_shape, kh, kw) without stride and padding must mean stride=1, padding=0, "
+                      "the defaults of im2col")
 
 
 @pytest.mark.value
@@ -517,6 +555,20 @@ def test_layer_uses_the_current_weights_and_the_last_forward(impl):
     assert layer.eval() is layer and layer.training is False, "eval() sets training = False and returns the layer"
     assert_close(layer.forward(x2), out2, rtol=0, atol=0, what="a convolution computes the same in eval mode")
     assert layer.train() is layer and layer.training is True, "train() sets training = True and returns the layer"
+
+
+@pytest.mark.value
+@pytest.mark.hint(5)
+@pytest.mark.task(5)
+def test_layer_with_a_one_by_one_kernel(impl):
+    layer = impl.Conv2d(4, 6, 1, stride=2, rng=3, dtype=np.float64)
+    assert tuple(layer.kernel_size) == (1, 1), f"Conv2d(4, 6, 1).kernel_size is {layer.kernel_size}, expected (1, 1)"
+    assert_shape(layer.weight.data, (6, 4, 1, 1), "Conv2d(4, 6, 1).weight (a 1x1 kernel is a valid kernel)")
+    x = randn(32, 2, 4, 5, 6)
+    w, b = as_array(layer.weight.data)[:, :, 0, 0], as_array(layer.bias.data)
+    expected = np.einsum("oc,nchw->nohw", w, x[:, :, ::2, ::2]) + b[None, :, None, None]
+    assert_close(layer.forward(x), expected, rtol=1e-12, atol=1e-12,
+                 what="Conv2d(4, 6, kernel_size=1, stride=2): the channels mixed at every other pixel")
 
 
 @pytest.mark.value

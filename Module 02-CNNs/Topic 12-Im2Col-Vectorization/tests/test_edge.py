@@ -35,7 +35,8 @@ def test_kernel_larger_than_the_padded_input_raises(impl):
 @pytest.mark.edge
 @pytest.mark.hint(1)
 @pytest.mark.task(1)
-@pytest.mark.parametrize("padding", ["full", "SAME", "", -1, (1, -1), (1, 2, 3), 1.5, None, True])
+@pytest.mark.parametrize("padding", ["full", "SAME", "", -1, (1, -1), (1, 2, 3), 1.5, None, True,
+                                     (1, -1, 0, 0), (0, 0, 1.5, 1)])
 def test_bad_padding_raises(impl, padding):
     with pytest.raises(ValueError):
         impl.im2col(randn(0, 1, 2, 5, 5), 3, 3, 1, padding)
@@ -69,6 +70,17 @@ def test_bad_stride_raises(impl, stride):
     with pytest.raises(ValueError):
         impl.conv2d_forward(randn(0, 1, 2, 5, 5), randn(1, 3, 2, 3, 3), None, stride, 0)
         pytest.fail(f"conv2d_forward(stride={stride!r}) must raise ValueError")
+
+
+@pytest.mark.edge
+@pytest.mark.hint(1)
+@pytest.mark.task(1)
+@pytest.mark.parametrize("stride,padding,word", [(1, (1, -1), "padding"), (1, (2, 1.5), "padding"), (1, "full", "padding"),
+                                                 ((1, 0), 0, "stride"), (1.5, 0, "stride")])
+def test_error_messages_name_the_bad_argument(impl, stride, padding, word):
+    with pytest.raises(ValueError, match=f"(?i)(?<![a-z]){word}(?![a-z])"):   # the word itself, not inside another
+        impl.im2col(randn(0, 1, 2, 5, 5), 3, 3, stride, padding)
+        pytest.fail(f"im2col(stride={stride!r}, padding={padding!r}) must raise ValueError")
 
 
 @pytest.mark.edge
@@ -127,10 +139,22 @@ def test_col2im_rejects_a_matrix_of_the_wrong_shape(impl):
             impl.col2im(randn(1, *shape), x_shape, 3, 3, 1, 1)
             pytest.fail(f"col2im of a matrix of shape {shape} for x_shape {x_shape}, 3x3, padding 1 must raise "
                         f"ValueError (expected {good.shape})")
-    for bad_shape in [(3, 5, 5), (2, 3, 5, -5)]:
+    for bad_shape in [(3, 5, 5), (2, 3, 5, -5), (2, 3, 5.0, 5)]:
         with pytest.raises(ValueError):
             impl.col2im(good, bad_shape, 3, 3, 1, 1)
             pytest.fail(f"col2im with x_shape={bad_shape} must raise ValueError (x_shape is (N, C, H, W))")
+
+
+@pytest.mark.edge
+@pytest.mark.hint(4)
+@pytest.mark.task(2)
+@pytest.mark.parametrize("kh,kw", [(2, 5), (5, 2)])
+def test_col2im_rejects_a_kernel_larger_than_the_padded_input(impl, kh, kw):
+    # a kernel 5 wide on an image 4 wide gives H_out * W_out = 0 windows: an empty matrix must not slip through
+    with pytest.raises(ValueError):
+        impl.col2im(np.zeros((kh * kw, 0)), (1, 1, 4, 4), kh, kw)
+        pytest.fail(f"col2im with a {kh}x{kw} kernel for a 4x4 image (no padding) must raise ValueError, as im2col "
+                    f"does: no window fits")
 
 
 @pytest.mark.edge
@@ -226,6 +250,22 @@ def test_dtype_is_kept(impl, dtype):
         assert as_array(g).dtype == dtype, f"{name} is {as_array(g).dtype}, expected {np.dtype(dtype).name}"
     ref, _ = impl.conv2d_forward(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), 2, 1)
     assert_close(out, ref, rtol=1e-4, atol=1e-5, what=f"{np.dtype(dtype).name} output vs float64")
+
+
+@pytest.mark.edge
+@pytest.mark.hint(3)
+@pytest.mark.task(3)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept_without_a_bias(impl, dtype):
+    x, w = randn(0, 2, 3, 6, 6).astype(dtype), randn(1, 4, 3, 3, 3).astype(dtype)
+    out, cache = impl.conv2d_forward(x, w, None, 1, 1)
+    out = as_array(out)
+    assert out.dtype == dtype, (f"conv2d_forward(b=None) in {np.dtype(dtype).name} returned {out.dtype}: the dtype "
+                                f"comes from x and w (and b when there is one), None is no dtype")
+    dx, dw, db = impl.conv2d_backward(np.ones_like(out), cache)
+    assert as_array(dx).dtype == dtype and as_array(dw).dtype == dtype and db is None, (
+        f"without a bias: dx {as_array(dx).dtype}, dw {as_array(dw).dtype} (expected {np.dtype(dtype).name}), db {db!r} "
+        f"(expected None)")
 
 
 @pytest.mark.edge

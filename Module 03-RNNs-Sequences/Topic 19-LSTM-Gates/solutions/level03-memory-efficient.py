@@ -1,0 +1,268 @@
+"""
+Level 3: memory-efficient and fast (float32 friendly)
+- The input projection does not depend on the state: it is ONE matrix product for all N * T inputs before the
+  loop (x @ W_ih.T + b_ih + b_hh, both biases folded in once); the loop is left with h @ W_hh.T only
+- The gates are computed IN PLACE in that (T, N, 4H) buffer, which is then the cache: i, f, g, o per step, plus
+  the states hs and cs (T + 1, N, H); tanh(c) is recomputed in the backward pass instead of stored
+- The backward pass writes the gate gradients of every step into one (T, N, 4H) buffer and turns them into dx,
+  dweight_ih, dweight_hh and the bias gradients with one product each after the loop
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlfs.components import load_topic
+
+Parameter = load_topic(3).Parameter  # Topic 03: Parameter(data) has .data and .grad (zeros like data)
+
+
+def _sigmoid(a):
+    # split by sign so that exp never overflows (a = -1000 gives 0, not a warning)
+    out = np.empty_like(a)
+    pos = a >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-a[pos]))
+    e = np.exp(a[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
+
+
+def _check_weights(weight_ih, weight_hh, bias_ih, bias_hh):
+    """(weight_ih, weight_hh, bias_ih, bias_hh, D, H) as arrays; ValueError on any inconsistent shape."""
+    weight_ih, weight_hh = np.asarray(weight_ih), np.asarray(weight_hh)
+    bias_ih, bias_hh = np.asarray(bias_ih), np.asarray(bias_hh)
+    if weight_hh.ndim != 2 or weight_hh.shape[0] != 4 * weight_hh.shape[1] or weight_hh.shape[1] < 1:
+        raise ValueError(f"weight_hh must have shape (4*H, H), got {weight_hh.shape}")
+    H = weight_hh.shape[1]
+    if weight_ih.ndim != 2 or weight_ih.shape[0] != 4 * H:
+        raise ValueError(f"weight_ih must have shape (4*H, D) = ({4 * H}, D), got {weight_ih.shape}")
+    for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if b.shape != (4 * H,):
+            raise ValueError(f"{name} must have shape ({4 * H},), got {b.shape} (no broadcasting)")
+    return weight_ih, weight_hh, bias_ih, bias_hh, weight_ih.shape[1], H
+
+
+def _dtype(x, *arrays):
+    dtype = np.result_type(x, *arrays)
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def lstm_step_forward(x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    """One LSTM step: x_t (N, D), h_prev (N, H), c_prev (N, H) -> h (N, H), c (N, H), cache."""
+    weight_ih, weight_hh, bias_ih, bias_hh, D, H = _check_weights(weight_ih, weight_hh, bias_ih, bias_hh)
+    x_t, h_prev, c_prev = np.asarray(x_t), np.asarray(h_prev), np.asarray(c_prev)
+    if x_t.ndim != 2 or x_t.shape[1] != D:
+        raise ValueError(f"x_t must have shape (N, {D}), got {x_t.shape}")
+    for name, s in (("h_prev", h_prev), ("c_prev", c_prev)):
+        if s.shape != (x_t.shape[0], H):
+            raise ValueError(f"{name} must have shape ({x_t.shape[0]}, {H}), got {s.shape}")
+    dtype = _dtype(x_t, h_prev, c_prev, weight_ih, weight_hh)
+    x_t, h_prev, c_prev = (a.astype(dtype, copy=False) for a in (x_t, h_prev, c_prev))
+    w_ih, w_hh = weight_ih.astype(dtype, copy=False), weight_hh.astype(dtype, copy=False)
+    a = x_t @ w_ih.T + bias_ih.astype(dtype, copy=False) + h_prev @ w_hh.T + bias_hh.astype(dtype, copy=False)
+    i = _sigmoid(a[:, :H])                 # input gate: how much of the candidate is written
+    f = _sigmoid(a[:, H:2 * H])            # forget gate: how much of the old cell is kept
+    g = np.tanh(a[:, 2 * H:3 * H])         # candidate cell values
+    o = _sigmoid(a[:, 3 * H:])             # output gate: how much of the cell is shown as h
+    c = f * c_prev + i * g
+    tc = np.tanh(c)
+    h = o * tc
+    cache = (x_t, h_prev, c_prev, w_ih, w_hh, i, f, g, o, tc)
+    return h, c, cache
+
+
+def lstm_step_backward(dh, dc, cache):
+    """dh, dc (N, H) -> dx_t, dh_prev, dc_prev, dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
+    x_t, h_prev, c_prev, w_ih, w_hh, i, f, g, o, tc = cache
+    dh, dc = np.asarray(dh), np.asarray(dc)
+    for name, d in (("dh", dh), ("dc", dc)):
+        if d.shape != h_prev.shape:
+            raise ValueError(f"{name} must have shape {h_prev.shape}, got {d.shape}")
+    dh, dc = dh.astype(h_prev.dtype, copy=False), dc.astype(h_prev.dtype, copy=False)
+    do = dh * tc
+    dc = dc + dh * o * (1 - tc * tc)       # the cell reaches h through tanh; plus the gradient from step t + 1
+    di, df, dg = dc * g, dc * c_prev, dc * i
+    dc_prev = dc * f                       # the additive path: no squashing, only the forget gate
+    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1)
+    db = da.sum(axis=0)
+    return da @ w_ih, da @ w_hh, dc_prev, da.T @ x_t, da.T @ h_prev, db, db.copy()
+
+
+def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
+    """x (N, T, D), h0 (N, H), c0 (N, H) -> hs (N, T, H), c_n (N, H), cache."""
+    weight_ih, weight_hh, bias_ih, bias_hh, D, H = _check_weights(weight_ih, weight_hh, bias_ih, bias_hh)
+    x, h0, c0 = np.asarray(x), np.asarray(h0), np.asarray(c0)
+    if x.ndim != 3 or x.shape[2] != D:
+        raise ValueError(f"x must have shape (N, T, {D}) (batch first), got {x.shape}")
+    N, T, _ = x.shape
+    if T == 0:
+        raise ValueError("x has a sequence of length 0: an LSTM needs T >= 1")
+    for name, s in (("h0", h0), ("c0", c0)):
+        if s.shape != (N, H):
+            raise ValueError(f"{name} must have shape ({N}, {H}), got {s.shape}")
+    dtype = _dtype(x, h0, c0, weight_ih, weight_hh)
+    w_ih, w_hh = weight_ih.astype(dtype, copy=False), weight_hh.astype(dtype, copy=False)
+    # time-major, contiguous: x_tm[t] is (N, D), and BLAS wants contiguous operands
+    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)
+    # the input projection of all N * T inputs is ONE product, both biases folded in once
+    gates = (x_tm.reshape(T * N, D) @ w_ih.T).reshape(T, N, 4 * H)
+    gates += (bias_ih.astype(dtype, copy=False) + bias_hh.astype(dtype, copy=False))
+    hs = np.empty((T + 1, N, H), dtype=dtype)       # hs[0] = h0, hs[t + 1] = h after step t
+    cs = np.empty((T + 1, N, H), dtype=dtype)       # cs[0] = c0, cs[t + 1] = c after step t
+    hs[0], cs[0] = h0, c0
+    rec = np.empty((N, 4 * H), dtype=dtype)         # h @ W_hh.T, reused at every step
+    tmp = np.empty((N, H), dtype=dtype)
+    clip = 80 if dtype == np.float32 else 700
+    for t in range(T):
+        a = gates[t]                                # (N, 4H): pre-activations, then activations, in place
+        np.matmul(hs[t], w_hh.T, out=rec)
+        a += rec
+        for blk in (a[:, :2 * H], a[:, 3 * H:]):    # i, f and o: sigmoid in place, overflow-safe
+            np.negative(blk, out=blk)
+            np.minimum(blk, clip, out=blk)
+            np.exp(blk, out=blk)
+            blk += 1
+            np.reciprocal(blk, out=blk)
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        np.tanh(g, out=g)
+        c = cs[t + 1]
+        np.multiply(f, cs[t], out=c)                # c' = f * c + i * g
+        np.multiply(i, g, out=tmp)
+        c += tmp
+        np.tanh(c, out=tmp)                         # h' = o * tanh(c'); tanh(c') is recomputed in backward
+        np.multiply(o, tmp, out=hs[t + 1])
+    cache = (x_tm, hs, cs, w_ih, w_hh, gates)
+    return hs[1:].transpose(1, 0, 2), cs[T].copy(), cache
+
+
+def lstm_backward(dhs, cache, dc_n=None):
+    """dhs (N, T, H), dc_n (N, H) or None -> dx (N, T, D), dh0, dc0 (N, H), dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
+    x_tm, hs, cs, w_ih, w_hh, gates = cache
+    T, N, H4 = gates.shape
+    H, D = H4 // 4, w_ih.shape[1]
+    dhs = np.asarray(dhs)
+    if dhs.shape != (N, T, H):
+        raise ValueError(f"dhs must have shape {(N, T, H)}, got {dhs.shape}")
+    dtype = hs.dtype
+    dc = np.zeros((N, H), dtype=dtype)
+    if dc_n is not None:
+        dc_n = np.asarray(dc_n)
+        if dc_n.shape != (N, H):
+            raise ValueError(f"dc_n must have shape {(N, H)}, got {dc_n.shape}")
+        dc += dc_n
+    dgates = np.empty((T, N, 4 * H), dtype=dtype)   # the pre-activation gradients of every step
+    dh = np.zeros((N, H), dtype=dtype)
+    tc, tmp = np.empty((N, H), dtype=dtype), np.empty((N, H), dtype=dtype)
+    for t in reversed(range(T)):
+        dh += dhs[:, t, :]
+        a, da = gates[t], dgates[t]
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        di, df, dg, do = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
+        np.tanh(cs[t + 1], out=tc)
+        np.multiply(dh, tc, out=do)                 # do = dh * tanh(c)
+        np.multiply(tc, tc, out=tmp)                # dc += dh * o * (1 - tanh(c)^2)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        dc += tmp
+        np.multiply(dc, g, out=di)
+        np.multiply(dc, cs[t], out=df)
+        np.multiply(dc, i, out=dg)
+        for d, s in ((di, i), (df, f), (do, o)):   # through the sigmoids: s * (1 - s)
+            np.subtract(1, s, out=tmp)
+            tmp *= s
+            d *= tmp
+        np.multiply(g, g, out=tmp)                  # through tanh: 1 - g^2
+        np.subtract(1, tmp, out=tmp)
+        dg *= tmp
+        dc *= f                                     # the additive path to c_prev
+        np.matmul(da, w_hh, out=dh)                 # dh_prev (the loop adds dhs[:, t - 1] next)
+    flat = dgates.reshape(T * N, 4 * H)
+    dx = (flat @ w_ih).reshape(T, N, D).transpose(1, 0, 2)
+    dw_ih = flat.T @ x_tm.reshape(T * N, D)
+    dw_hh = flat.T @ hs[:T].reshape(T * N, H)       # h_prev of every step: ONE product after the loop
+    db = flat.sum(axis=0)
+    return np.ascontiguousarray(dx), dh, dc, dw_ih, dw_hh, db, db.copy()
+
+
+def parameter_count(input_size, hidden_size):
+    """Number of trainable numbers of one torch.nn.LSTM layer (both bias vectors included)."""
+    for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    return int(4 * hidden_size * (input_size + hidden_size) + 2 * 4 * hidden_size)
+
+
+class LSTM:
+    """One LSTM layer, batch first, PyTorch's weights: weight_ih (4H, D), weight_hh (4H, H), bias_ih, bias_hh (4H,)."""
+
+    NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+    def __init__(self, input_size, hidden_size, rng=None, dtype=np.float32):
+        for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        rng = np.random.default_rng(rng)
+        bound = 1.0 / np.sqrt(hidden_size)
+        H, D = self.hidden_size, self.input_size
+        shapes = {"weight_ih": (4 * H, D), "weight_hh": (4 * H, H), "bias_ih": (4 * H,), "bias_hh": (4 * H,)}
+        for name in self.NAMES:
+            setattr(self, name, Parameter(rng.uniform(-bound, bound, size=shapes[name]).astype(dtype)))
+        self.training = True
+        self.dh0 = self.dc0 = None
+        self._cache = None
+
+    def parameters(self):
+        return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x, state=None):
+        """x (N, T, D), state (h0, c0) or None (zeros) -> out (N, T, H), (h_n, c_n)."""
+        x = np.asarray(x)
+        if x.ndim != 3:
+            raise ValueError(f"x must have shape (N, T, {self.input_size}), got {x.shape}")
+        if state is None:
+            zeros = np.zeros((x.shape[0], self.hidden_size), dtype=self.weight_hh.data.dtype)
+            state = (zeros, zeros)
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise ValueError("state must be None or a pair (h0, c0), as forward returns it")
+        out, c_n, self._cache = lstm_forward(x, state[0], state[1], self.weight_ih.data, self.weight_hh.data,
+                                             self.bias_ih.data, self.bias_hh.data)
+        return out, (out[:, -1, :].copy(), c_n)
+
+    def backward(self, dout, dh_n=None, dc_n=None):
+        """dout (N, T, H), dh_n, dc_n (N, H) or None -> dx; ADDS into the .grad of the parameters, keeps dh0, dc0."""
+        if self._cache is None:
+            raise RuntimeError("backward called before forward")
+        dout = np.asarray(dout)
+        if dh_n is not None:
+            dh_n = np.asarray(dh_n)
+            if dout.ndim != 3 or dh_n.shape != (dout.shape[0], dout.shape[2]):
+                raise ValueError(f"dh_n must have shape (N, H) = {dout.shape[::2]}, got {dh_n.shape}")
+            dout = dout.copy()
+            dout[:, -1, :] += dh_n
+        dx, self.dh0, self.dc0, *grads = lstm_backward(dout, self._cache, dc_n)
+        for p, g in zip(self.parameters(), grads):
+            p.grad += g
+        return dx
+
+    def state_dict(self):
+        return {name: getattr(self, name).data.copy() for name in self.NAMES}
+
+    def load_state_dict(self, state):
+        if set(state) != set(self.NAMES):
+            raise ValueError(f"state_dict keys {sorted(state)} != expected {sorted(self.NAMES)}")
+        for name in self.NAMES:
+            if np.shape(state[name]) != getattr(self, name).data.shape:
+                raise ValueError(f"state_dict[{name!r}] has shape {np.shape(state[name])}, "
+                                 f"expected {getattr(self, name).data.shape}")
+        for name in self.NAMES:
+            getattr(self, name).data[...] = state[name]
