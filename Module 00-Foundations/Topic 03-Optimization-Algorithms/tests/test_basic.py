@@ -231,6 +231,38 @@ def test_adamw_decay_is_decoupled_from_the_gradient(impl):
                  what="Adam with weight_decay (L2 added to the gradient) and a zero gradient: p - lr * sign(p)")
 
 
+# the defaults of the signatures in questions.md (PyTorch's), spelled out: class name -> (defaults only, explicit)
+DEFAULTS = {
+    "SGD": ({"lr": 0.1}, {"lr": 0.1, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0}),
+    "RMSprop": ({}, {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "weight_decay": 0.0}),
+    "Adam": ({}, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0}),
+    "AdamW": ({}, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2}),
+}
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.parametrize("cls_name", by_task(list(DEFAULTS)))
+def test_default_hyperparameters_are_the_documented_ones(impl, cls_name):
+    by_default, spelled_out = DEFAULTS[cls_name]
+    start = np.array([1.5, -2.0, 0.3, 1e-3, -1e-3])
+    rng = np.random.default_rng(7)
+    # gradients of ordinary size next to ones of the size of eps (1e-8), where eps decides the step
+    grads = [rng.standard_normal(5) * np.array([1.0, 1.0, 1.0, 1e-8, 3e-9]) for _ in range(5)]
+    paths = []
+    for kwargs in (by_default, spelled_out):
+        p = impl.Parameter(start.copy())
+        opt = getattr(impl, cls_name)([p], **kwargs)
+        for g in grads:
+            p.grad[...] = g
+            opt.step()
+        paths.append(p.data.copy())
+    assert np.array_equal(paths[0], paths[1]), (
+        f"{cls_name}({', '.join(f'{k}={v!r}' for k, v in by_default.items()) or 'params'}) differs from "
+        f"{cls_name}({', '.join(f'{k}={v!r}' for k, v in spelled_out.items())}) after 5 steps: check the default "
+        f"values of your __init__ (they are PyTorch's)")
+
+
 # ----------------------------------------------------------------------------------------------------------
 # value: schedules and clipping
 # ----------------------------------------------------------------------------------------------------------

@@ -228,6 +228,7 @@ def test_schedule_boundaries_and_bad_arguments(impl):
         lambda: impl.cosine_lr(0, 0.1, 0),
         lambda: impl.linear_warmup(0, 0.1, -2),
         lambda: impl.warmup_cosine_lr(0, 0.1, 20, 10),
+        lambda: impl.warmup_cosine_lr(0, 0.1, 0, 0),   # total_steps = 0 is rejected even without warmup
     ]
     for k, call in enumerate(bad):
         with pytest.raises(ValueError):

@@ -1,6 +1,7 @@
 """Topic 03 stress tests: determinism, exact checkpoint/resume, convergence on Beale, speed against level 2."""
 
 import io
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -88,6 +89,38 @@ def test_checkpoint_and_resume_is_exact(impl, name):
             f"{name}: 4 steps + save + load + 6 steps differs from 10 steps (max difference "
             f"{np.max(np.abs(a.data - b.data)):.2e}): state_dict must hold every buffer and step counter, "
             "and load_state_dict must restore them (and lr)")
+
+
+STEP_COUNTERS = {  # id -> (class name, keyword arguments, the buffers its state_dict holds per parameter)
+    "rmsprop": ("RMSprop", {"lr": 0.01}, ("step", "square_avg")),
+    "rmsprop_momentum": ("RMSprop", {"lr": 0.01, "momentum": 0.5}, ("step", "square_avg", "momentum_buffer")),
+    "adam": ("Adam", {"lr": 0.01}, ("step", "exp_avg", "exp_avg_sq")),
+    "adamw": ("AdamW", {"lr": 0.01}, ("step", "exp_avg", "exp_avg_sq")),
+}
+
+
+@pytest.mark.determinism
+@pytest.mark.hint(2)
+@pytest.mark.parametrize("name", by_task(STEP_COUNTERS))
+def test_state_dict_counts_the_steps_of_each_parameter(impl, name):
+    cls_name, kwargs, buffers = STEP_COUNTERS[name]
+    early = impl.Parameter(np.zeros(3))
+    late = SimpleNamespace(data=np.zeros(2), grad=None)  # no gradient during the first 4 steps
+    opt = getattr(impl, cls_name)([early, late], **kwargs)
+    for t in range(4):
+        early.grad[...] = [1.0, -2.0, 0.5 * t]
+        opt.step()
+    late.grad = np.array([1.0, 1.0])
+    opt.step()
+    saved = opt.state_dict()
+    expected = {"lr"} | {f"state.{i}.{b}" for i in (0, 1) for b in buffers}
+    assert set(saved) == expected, f"{cls_name} state_dict keys {sorted(saved)}, expected {sorted(expected)}"
+    counters = (saved["state.0.step"], saved["state.1.step"])
+    assert all(isinstance(c, (int, np.integer)) for c in counters), (
+        f"step counters must be ints, got {[type(c).__name__ for c in counters]}")
+    assert counters == (5, 1), (
+        f"{cls_name}: after 5 steps, the second parameter having a gradient only at the last one, the saved step "
+        f"counters are {counters}, expected (5, 1): step += 1 once per update of that parameter")
 
 
 @pytest.mark.determinism

@@ -190,6 +190,46 @@ def test_perceptron_by_hand_on_one_sample(impl, label, lr, w_expected, b_expecte
     assert math.isclose(float(b), b_expected, abs_tol=1e-12), f"b = {float(b)}, expected {b_expected}: b moves by lr * (t - pred)"
 
 
+def rosenblatt(X, y, lr, epochs, seed):
+    """Task 4's rule, one sample at a time, as written in questions.md."""
+    rng = np.random.default_rng(seed)
+    w, b, errors = np.zeros(X.shape[1]), 0.0, []
+    for _ in range(epochs):
+        mistakes = 0
+        for i in rng.permutation(len(X)):
+            pred = 1 if X[i] @ w + b > 0 else 0
+            if pred != y[i]:
+                w, b, mistakes = w + lr * (y[i] - pred) * X[i], b + lr * (y[i] - pred), mistakes + 1
+        errors.append(mistakes)
+        if mistakes == 0:
+            break
+    return w, b, errors
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(4)
+def test_perceptron_checks_every_sample_after_a_mistake(impl):
+    # two samples of class 1 at x = 1 and x = -1: each is still wrong after the update on the other, in either
+    # order, so epoch 0 makes 2 updates (w = 1 - 1 = 0, b = 2) and epoch 1 none
+    w, b, errors = impl.perceptron_train(np.array([[1.0], [-1.0]]), np.array([1, 1]), lr=1.0, epochs=10, seed=0)
+    assert as_array(errors).tolist() == [2, 0], (
+        f"errors per epoch {as_array(errors).tolist()}, expected [2, 0]: after an update, the NEXT sample of the "
+        "epoch is predicted with the new w and b (do not skip it)")
+    assert_close(w, [0.0], what="w after the two updates (+x then -x)")
+    assert math.isclose(float(b), 2.0), f"b = {float(b)}, expected 2.0 (two updates of +lr)"
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((30, 3))
+    y = (X @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.standard_normal(30) > 0).astype(np.int64)  # not separable
+    w, b, errors = impl.perceptron_train(X, y, lr=0.5, epochs=40, seed=4)
+    w_ref, b_ref, errors_ref = rosenblatt(X, y, 0.5, 40, 4)
+    assert as_array(errors).tolist() == errors_ref, (
+        f"errors per epoch differ from the rule applied one sample at a time: first epochs {as_array(errors)[:6].tolist()} "
+        f"vs {errors_ref[:6]}")
+    assert_close(w, w_ref, rtol=1e-9, what="w vs the rule applied one sample at a time")
+    assert math.isclose(float(b), b_ref, abs_tol=1e-9), f"b = {float(b)}, expected {b_ref}"
+
+
 @pytest.mark.value
 @pytest.mark.hint(2)
 @pytest.mark.task(4)
@@ -333,6 +373,67 @@ def test_logistic_regression_cannot_learn_xor(impl, xor_points, noisy_xor):
         acc = accuracy(as_array(impl.logistic_predict_proba(X, w, b)) > 0.5, y)
         assert acc <= 0.75, f"logistic regression reached {acc:.0%} on {name}: a straight line cannot beat 3/4"
         assert float(as_array(losses)[-1]) > 0.6, f"the loss on {name} fell to {float(as_array(losses)[-1]):.3f}: impossible for a line"
+
+
+# ----------------------------------------------------------------------------------------------
+# The defaults of the signatures in questions.md
+# ----------------------------------------------------------------------------------------------
+
+def assert_same_outputs(got, want, what):
+    for k, (a, b) in enumerate(zip(got, want)):
+        a, b = as_array(a), as_array(b)
+        assert np.shape(a) == np.shape(b) and np.array_equal(a, b), (
+            f"{what}: output {k} with the default arguments differs from the documented defaults spelled out "
+            f"(shapes {np.shape(a)} vs {np.shape(b)}): check the default values of your signature")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(1)
+def test_make_linearly_separable_defaults(impl):
+    assert_same_outputs(impl.make_linearly_separable(60), impl.make_linearly_separable(60, seed=0, margin=0.5),
+                        "make_linearly_separable(60) vs (60, seed=0, margin=0.5)")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(2)
+def test_make_xor_defaults(impl):
+    assert_same_outputs(impl.make_xor(), impl.make_xor(25, noise=0.1, seed=0),
+                        "make_xor() vs make_xor(25, noise=0.1, seed=0)")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(4)
+def test_perceptron_train_defaults(impl, make_noisy_xor):
+    X, y = make_noisy_xor(10, noise=0.2, seed=3)   # XOR never converges: every one of the epochs runs
+    got = impl.perceptron_train(X, y)
+    assert len(as_array(got[2])) == 100, f"perceptron_train(X, y) ran {len(as_array(got[2]))} epochs, expected 100"
+    assert_same_outputs(got, impl.perceptron_train(X, y, lr=1.0, epochs=100, seed=0),
+                        "perceptron_train(X, y) vs (X, y, lr=1.0, epochs=100, seed=0)")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(7)
+def test_logistic_train_defaults(impl, make_noisy_xor):
+    X, y = make_noisy_xor(5, noise=0.3, seed=4)
+    assert_same_outputs(impl.logistic_train(X, y), impl.logistic_train(X, y, lr=0.1, epochs=200),
+                        "logistic_train(X, y) vs (X, y, lr=0.1, epochs=200)")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(9)
+def test_two_layer_xor_defaults(impl, xor_points):
+    X, y = xor_points
+    net, spelled_out = impl.TwoLayerXOR(), impl.TwoLayerXOR(hidden=4, seed=0, dtype=np.float64)
+    for k in ("W1", "b1", "W2", "b2"):
+        assert_same_outputs([net.params[k]], [spelled_out.params[k]],
+                            f"TwoLayerXOR().params[{k!r}] vs TwoLayerXOR(hidden=4, seed=0, dtype=float64)")
+    assert_same_outputs([net.train(X, y)], [spelled_out.train(X, y, lr=1.0, epochs=500)],
+                        "TwoLayerXOR().train(X, y) losses vs train(X, y, lr=1.0, epochs=500)")
 
 
 # ----------------------------------------------------------------------------------------------

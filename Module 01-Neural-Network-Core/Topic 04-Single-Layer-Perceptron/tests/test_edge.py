@@ -49,6 +49,15 @@ def test_sigmoid_of_huge_inputs_is_exact_and_silent(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(5)
+def test_sigmoid_of_integers_is_float64(impl):
+    out = as_array(impl.sigmoid(np.array([0, 3, -2])))
+    assert out.dtype == np.float64, f"sigmoid of an int array returned {out.dtype}: ints become float64"
+    assert_close(out, 1.0 / (1.0 + np.exp(-np.array([0.0, 3.0, -2.0]))), what="sigmoid([0, 3, -2]) (int input)")
+
+
+@pytest.mark.edge
+@pytest.mark.hint(1)
 @pytest.mark.task(6)
 def test_logistic_loss_with_huge_logits_by_hand(impl):
     # z = [1000, -1000, 1000, -1000] with t = [1, 0, 0, 1]: two sure and right (loss 0), two sure and

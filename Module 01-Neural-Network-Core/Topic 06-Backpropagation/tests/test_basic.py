@@ -99,6 +99,8 @@ def test_layer_classes_follow_the_protocol(impl):
     assert shapes == [(5, 8), (8,), (8, 3), (3,)], f"parameters() in layer order: {shapes}"
     assert_shape(model.forward(x), (4, 3), "Sequential.forward")
     assert_shape(model.backward(np.ones((4, 3))), (4, 5), "Sequential.backward")
+    for thing in (impl.Linear(5, 3, rng=0), impl.ReLU(), model):
+        assert isinstance(repr(thing), str), "print(model) must work (Topic 10 prints its model)"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -189,6 +191,20 @@ def test_linear_weights_come_from_topic05_initializers(impl):
 @pytest.mark.value
 @pytest.mark.hint(2)
 @pytest.mark.task(7)
+@pytest.mark.parametrize("init,function", [("kaiming", "kaiming_normal"), ("xavier", "xavier_normal"),
+                                           ("kaiming_normal", "kaiming_normal"), ("kaiming_uniform", "kaiming_uniform"),
+                                           ("xavier_normal", "xavier_normal"), ("xavier_uniform", "xavier_uniform")])
+def test_every_init_name_picks_its_topic05_initializer(impl, init, function):
+    lin = impl.Linear(12, 7, rng=5, dtype=np.float32, init=init)
+    expected = getattr(load_topic(5), function)(12, 7, rng=np.random.default_rng(5), dtype=np.float32)
+    assert_close(lin.weight.data, expected, what=f"Linear(init={init!r}).weight (must be Topic 05 {function}; "
+                                                 f"look the name up in _INIT_FUNCTIONS)")
+    assert as_array(lin.weight.data).dtype == np.float32, f"Linear(init={init!r}, dtype=float32) weight dtype"
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(7)
 def test_backward_accumulates_into_grad(impl):
     x = np.random.default_rng(0).standard_normal((4, 5))
     dout = np.random.default_rng(1).standard_normal((4, 3))
@@ -209,11 +225,14 @@ def test_backward_accumulates_into_grad(impl):
 @pytest.mark.task(7)
 def test_train_and_eval_set_the_flag_on_every_layer(impl):
     model = impl.Sequential(impl.Linear(3, 4, rng=0), impl.ReLU(), impl.Linear(4, 2, rng=1))
-    assert model.training and all(layer.training for layer in model.layers), "layers start in training mode"
-    model.eval()
-    assert not model.training and not any(layer.training for layer in model.layers), "eval() must reach every layer"
-    model.train()
-    assert model.training and all(layer.training for layer in model.layers), "train() must reach every layer"
+    everyone = [model, *model.layers]
+    assert all(m.training is True for m in everyone), "layers start in training mode (training = True)"
+    assert model.eval() is model, "eval() must return the model itself (model = model.eval() is common)"
+    flags = [m.training for m in everyone]
+    assert all(f is False for f in flags), f"eval() must set training = False on every layer, got {flags}"
+    assert model.train() is model, "train() must return the model itself"
+    flags = [m.training for m in everyone]
+    assert all(f is True for f in flags), f"train() must set training = True on every layer, got {flags}"
 
 
 @pytest.mark.value

@@ -42,6 +42,8 @@ def test_empty_batch_raises_in_the_loss(impl):
     net = impl.TwoLayerNet(5, 4, 3)
     with pytest.raises(ValueError):
         net.loss(np.zeros((0, 5)), np.zeros(0, dtype=np.int64))
+    with pytest.raises(ValueError):
+        net.loss(np.zeros((0, 5)))   # the scores of no samples: the same empty-batch error, with or without y
 
 
 @pytest.mark.edge
@@ -98,6 +100,41 @@ def test_shape_mismatch_is_a_clear_error(impl):
         impl.linear_forward(rng.standard_normal((4, 3)), rng.standard_normal((3, 3)), np.zeros((4, 3)))
     with pytest.raises(ValueError):
         impl.TwoLayerNet(5, 4, 3).loss(rng.standard_normal((4, 6)), np.array([0, 1, 2, 0]))
+
+
+@pytest.mark.edge
+@pytest.mark.hint(1)
+@pytest.mark.task(1)
+@pytest.mark.parametrize("x_shape,W_shape,b_shape", [
+    ((5,), (5, 3), (3,)),          # one sample without its batch axis
+    ((2, 5, 5), (5, 3), (3,)),     # a 3-D x that matmul would broadcast
+    ((4, 5), (5,), (3,)),          # W as a vector
+    ((4, 5), (5, 3), (1,)),        # a (1,) bias broadcasts over every output
+    ((3, 5), (5, 3), (3, 1)),      # a column bias broadcasts into an (N, D_out) matrix when N == D_out
+    ((4, 5), (5, 3), (1, 3)),      # a (1, D_out) bias
+], ids=["x-1d", "x-3d", "W-1d", "b-(1,)", "b-column", "b-(1,D_out)"])
+def test_linear_forward_rejects_shapes_that_would_broadcast(impl, x_shape, W_shape, b_shape):
+    rng = np.random.default_rng(12)
+    x, W, b = (rng.standard_normal(s) for s in (x_shape, W_shape, b_shape))
+    with pytest.raises(ValueError):
+        impl.linear_forward(x, W, b)   # x must be (N, D_in), W (D_in, D_out) and b exactly (D_out,)
+
+
+@pytest.mark.edge
+@pytest.mark.hint(1)
+@pytest.mark.task(2)
+def test_linear_backward_rejects_a_dout_of_the_wrong_shape(impl):
+    rng = np.random.default_rng(13)
+    x, W, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 3)), np.zeros(3)
+    _, cache = impl.linear_forward(x, W, b)
+    with pytest.raises(ValueError):   # N == D_out here, so a 1-D dout would give a 1-D dW without any error
+        impl.linear_backward(rng.standard_normal(3), cache)
+    with pytest.raises(ValueError):
+        impl.linear_backward(rng.standard_normal((3, 4)), cache)
+    lin = impl.Linear(4, 3, rng=0)
+    lin.forward(x)
+    with pytest.raises(ValueError):
+        lin.backward(rng.standard_normal(3))
 
 
 @pytest.mark.edge

@@ -437,6 +437,100 @@ def test_compare_initializations_table(impl):
 
 
 # ----------------------------------------------------------------------------------------------------
+# Defaults: the default arguments of the signatures in questions.md
+# ----------------------------------------------------------------------------------------------------
+
+DEFAULT_CASES = [  # (function, the documented default spelled out, task)
+    ("leaky_relu", {"negative_slope": 0.01}, 2), ("leaky_relu_grad", {"negative_slope": 0.01}, 2),
+    ("elu", {"alpha": 1.0}, 3), ("elu_grad", {"alpha": 1.0}, 3),
+    ("swish", {"beta": 1.0}, 4), ("swish_grad", {"beta": 1.0}, 4),
+    ("gelu", {"approximate": "none"}, 5), ("gelu_grad", {"approximate": "none"}, 5),
+]
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.parametrize("name,spelled_out", [pytest.param(n, kw, id=n, marks=pytest.mark.task(t))
+                                              for n, kw, t in DEFAULT_CASES])
+def test_activation_defaults_are_the_documented_ones(impl, name, spelled_out):
+    x = np.linspace(-3.0, 3.0, 25)
+    f = getattr(impl, name)
+    arg = ", ".join(f"{k}={v!r}" for k, v in spelled_out.items())
+    assert_close(f(x), f(x, **spelled_out), rtol=0, atol=0,
+                 what=f"{name}(x) vs {name}(x, {arg}) (the default of your signature must be {arg})")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(6)
+def test_layer_defaults_are_the_documented_ones(impl):
+    x = np.linspace(-3.0, 3.0, 12).reshape(3, 4)
+    for cls, attribute, value in (("LeakyReLU", "negative_slope", 0.01), ("ELU", "alpha", 1.0),
+                                  ("GELU", "approximate", "none")):
+        layer, spelled_out = getattr(impl, cls)(), getattr(impl, cls)(**{attribute: value})
+        assert getattr(layer, attribute) == value, (
+            f"{cls}().{attribute} = {getattr(layer, attribute)!r}, expected the default {value!r}")
+        assert_close(layer.forward(x), spelled_out.forward(x), rtol=0, atol=0,
+                     what=f"{cls}().forward vs {cls}({attribute}={value!r}).forward")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(7)
+def test_dead_neuron_defaults_and_constants(impl):
+    a = np.array([[0.5, 0.0, 2.0], [0.25, -1.0, 0.0]])   # unit 0 is alive (> 0) but below 1
+    assert as_array(impl.find_dead_neurons(a)).tolist() == as_array(impl.find_dead_neurons(a, 0.0)).tolist() == \
+        [False, True, False], "find_dead_neurons(a) must use threshold=0.0 by default"
+    assert impl.dead_neuron_fraction(a) == impl.dead_neuron_fraction(a, 0.0), "dead_neuron_fraction: threshold=0.0"
+    assert (impl.BURST_STEPS, impl.RECOVERY_STEPS, impl.RECOVERY_LR) == (10, 100, 0.5), (
+        "keep the starter's constants BURST_STEPS = 10, RECOVERY_STEPS = 100, RECOVERY_LR = 0.5, got "
+        f"{(impl.BURST_STEPS, impl.RECOVERY_STEPS, impl.RECOVERY_LR)}")
+    X, y = (as_array(v) for v in impl.make_toy_classification())
+    X2, y2 = (as_array(v) for v in impl.make_toy_classification(n=128, d=8, num_classes=3, seed=0))
+    assert np.array_equal(X, X2) and np.array_equal(y, y2), "make_toy_classification() defaults: 128, 8, 3, seed=0"
+    got = impl.dead_relu_experiment()
+    want = impl.dead_relu_experiment(lr=10.0, bias_init=0.0, negative_slope=0.1, seed=0)
+    for act in ("relu", "leaky_relu"):
+        for key, value in want[act].items():
+            assert float(got[act][key]) == float(value), (
+                f"dead_relu_experiment()[{act!r}][{key!r}] = {got[act][key]} but {value} with lr=10.0, "
+                f"bias_init=0.0, negative_slope=0.1, seed=0 spelled out: check the defaults of your signature")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(8)
+def test_init_statistics_defaults_and_seed(impl):
+    import inspect
+
+    x = np.random.default_rng(8).standard_normal((6, 5))
+    sizes = [5, 7, 4]
+    for name in ("forward_activations", "activation_statistics"):
+        f = getattr(impl, name)
+        got, want = f(sizes, "relu", "kaiming", x), f(sizes, "relu", "kaiming", x, seed=0)
+        assert_close(np.concatenate([np.ravel(as_array(v)) for v in got]),
+                     np.concatenate([np.ravel(as_array(v)) for v in want]), rtol=0, atol=0,
+                     what=f"{name}(...) vs {name}(..., seed=0) (the default seed is 0)")
+    hs = impl.forward_activations(sizes, "relu", 0.7, x, seed=5)
+    stats = impl.activation_statistics(sizes, "relu", 0.7, x, seed=5)
+    expected = [(float(np.mean(as_array(h))), float(np.std(as_array(h)))) for h in hs]
+    assert_close(np.array(stats, dtype=float), np.array(expected), rtol=1e-12,
+                 what="activation_statistics(..., seed=5) vs the mean and std of forward_activations(..., seed=5) "
+                      "(pass the seed on)")
+    one = impl.activation_statistics(sizes, "tanh", "xavier", x[:1])
+    assert len(one) == 2, "activation_statistics of a batch of one sample is defined (only an empty batch raises)"
+    table = impl.compare_initializations(depth=2, width=6, batch=5)
+    expected_keys = [(a, i) for a in ("relu", "tanh") for i in ("xavier", "kaiming", 1.0)]
+    assert sorted(table, key=str) == sorted(expected_keys, key=str), (
+        f"compare_initializations() keys {list(table)}: the default activations are ('relu', 'tanh') and the "
+        f"default inits ('xavier', 'kaiming', 1.0)")
+    defaults = {k: p.default for k, p in inspect.signature(impl.compare_initializations).parameters.items()}
+    wanted = {"depth": 10, "width": 256, "batch": 1000, "seed": 0}
+    assert {k: defaults.get(k) for k in wanted} == wanted, (
+        f"compare_initializations defaults {dict((k, defaults.get(k)) for k in wanted)}, expected {wanted}")
+
+
+# ----------------------------------------------------------------------------------------------------
 # Gradients: every derivative and every layer backward against finite differences (float64)
 # ----------------------------------------------------------------------------------------------------
 

@@ -512,6 +512,67 @@ def test_no_stop_while_the_metric_improves(impl):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# value: the default arguments of the signatures in questions.md
+# ----------------------------------------------------------------------------------------------------------
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(3)
+def test_adam_l2_vs_adamw_defaults_are_the_documented_ones(impl):
+    # tiny weights (gradients of about 1e-8, where eps matters) next to ordinary ones (where lr, wd, betas matter)
+    w0, h, c = np.array([1e-8, -3e-8, 1.0, -2.0]), np.array([1.0, 2.0, 10.0, 0.5]), np.array([0.0, 0.0, 0.5, 1.0])
+    by_default = [as_array(p) for p in impl.adam_l2_vs_adamw(w0, h, c)]
+    spelled_out = [as_array(p) for p in impl.adam_l2_vs_adamw(w0, h, c, steps=100, lr=0.01, wd=0.1,
+                                                              betas=(0.9, 0.999), eps=1e-8)]
+    for name, got, want in zip(("path_adam_l2", "path_adamw"), by_default, spelled_out):
+        assert got.shape == want.shape, f"{name} with the default steps has shape {got.shape}, expected {want.shape}"
+        assert np.array_equal(got, want), (
+            f"{name} with the default arguments differs from steps=100, lr=0.01, wd=0.1, betas=(0.9, 0.999), "
+            f"eps=1e-8: check the defaults of your signature")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(4)
+def test_dropout_forward_trains_by_default(impl):
+    x = np.random.default_rng(12).standard_normal((20, 30))
+    out, mask = impl.dropout_forward(x, 0.5, rng=3)
+    assert mask is not None, "dropout_forward(x, p) without train= must be training mode (train=True) and return a mask"
+    want_out, want_mask = impl.dropout_forward(x, 0.5, train=True, rng=3)
+    assert_close(mask, want_mask, rtol=0, atol=0, what="mask of dropout_forward(x, 0.5, rng=3) vs train=True")
+    assert_close(out, want_out, rtol=0, atol=0, what="output of dropout_forward(x, 0.5, rng=3) vs train=True")
+
+
+@pytest.mark.value
+@pytest.mark.hint(1)
+@pytest.mark.task(5)
+def test_dropout_layer_default_p_is_one_half(impl):
+    layer = impl.Dropout(rng=0)
+    assert layer.p == 0.5, f"Dropout() must drop with p = 0.5 by default, got p = {layer.p}"
+    assert layer.training is True, "Dropout() starts in training mode"
+
+
+@pytest.mark.value
+@pytest.mark.hint(2)
+@pytest.mark.task(6)
+def test_early_stopping_defaults(impl):
+    stopper = impl.EarlyStopping()   # patience=5, min_delta=0.0, mode="min", restore_best=True
+    params = [Parameter(np.zeros(3))]
+    metrics = [1.0, 0.9999999, 2.0, 2.0, 2.0, 2.0, 2.0]   # the tiny gain at epoch 1 is an improvement with min_delta=0
+    decisions = []
+    for epoch, metric in enumerate(metrics):
+        params[0].data[...] = epoch
+        decisions.append(bool(stopper.step(metric, params)))
+    assert stopper.best == 0.9999999 and stopper.best_epoch == 1, (
+        f"best = {stopper.best} at epoch {stopper.best_epoch}, expected 0.9999999 at epoch 1: by default the "
+        f"mode is 'min' and min_delta is 0.0, so any decrease is an improvement")
+    assert decisions == [False] * 6 + [True], (
+        f"decisions {decisions}: with the default patience=5, step() returns True at the 5th epoch in a row "
+        f"without improvement (epoch 6 here)")
+    assert_close(params[0].data, np.full(3, 1.0), what="weights after the stop (restore_best=True by default: "
+                                                         "the weights of the best epoch 1 come back)")
+
+
+# ----------------------------------------------------------------------------------------------------------
 # gradient
 # ----------------------------------------------------------------------------------------------------------
 @pytest.mark.gradient

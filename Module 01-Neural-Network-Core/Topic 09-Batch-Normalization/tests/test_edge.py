@@ -47,6 +47,18 @@ def test_batch_size_one_in_eval_mode_works(impl):
 
 @pytest.mark.edge
 @pytest.mark.hint(1)
+@pytest.mark.task(4)
+def test_a_single_feature_works_and_zero_features_raise(impl):
+    layer = impl.BatchNorm1d(1)   # one feature is a valid layer (the smallest one)
+    x = np.array([[1.0], [3.0], [5.0], [7.0]])
+    expected = (x - 4.0) / np.sqrt(5.0 + 1e-5)   # batch mean 4, biased variance 5
+    assert_close(layer.forward(x), expected, rtol=1e-10, what="BatchNorm1d(1) in train mode on one feature")
+    with pytest.raises(ValueError):
+        impl.BatchNorm1d(0)   # num_features < 1
+
+
+@pytest.mark.edge
+@pytest.mark.hint(1)
 @pytest.mark.task(1)
 def test_batch_size_two_by_hand(impl):
     # two samples: mean is the midpoint, biased var = (a - b)^2 / 4, xhat = -/+ sqrt(var / (var + eps))
